@@ -1,0 +1,112 @@
+"""The ``autonews`` command line: crawl, scrape, state."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from crawler.runstatus import EXIT_LOCKED, EXIT_OUTPUT, EXIT_USAGE, exit_status, format_summary
+from crawler.runner import UsageError, eprint
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(prog="autonews", description="Clean auto-industry news as sealed JSON Lines.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    crawl = sub.add_parser("crawl", help="crawl the source registry (what cron runs)",
+                           description="Crawl the registry and write new articles under OUTPUT/articles/<date>/*.jsonl.")
+    crawl.add_argument("--sources", metavar="FILE", help="registry YAML (default: the bundled crawler/sources.yaml)")
+    crawl.add_argument("--source", metavar="NAME", action="append", default=[], help="crawl only this source (repeatable)")
+    crawl.add_argument("--output", metavar="DIR", help="output directory (default: output)")
+    crawl.add_argument("--state", metavar="FILE", help="dedupe state file (default: OUTPUT/state.sqlite3)")
+    crawl.add_argument("--demo", action="store_true", help="serve the bundled offline demo site on 127.0.0.1 and crawl it")
+    _common(crawl)
+
+    scrape = sub.add_parser("scrape", help="extract articles from URLs or local .html files to JSON Lines",
+                            description="Fetch each URL (or read each .html file) once and print its article record.")
+    scrape.add_argument("targets", nargs="*", metavar="URL_OR_FILE")
+    scrape.add_argument("--input", metavar="FILE", help="read more URLs/paths from FILE, one per line ('-' for stdin)")
+    scrape.add_argument("-o", "--output", metavar="FILE", help="write records to FILE instead of stdout")
+    _common(scrape)
+
+    state = sub.add_parser("state", help="inspect or prune the dedupe state")
+    state.add_argument("action", choices=["stats", "prune"])
+    state.add_argument("--state", metavar="FILE", default="output/state.sqlite3")
+    state.add_argument("--older-than", metavar="AGE", default="90d", help="prune entries first seen before AGE (e.g. 90d, 12h)")
+    return parser
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-s", "--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
+                        help="override a Scrapy/autonews setting (repeatable), as with scrapy crawl -s")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log INFO (-v) or DEBUG (-vv) to stderr")
+    parser.add_argument("--log-file", metavar="FILE", help="write the full log (INFO) to FILE")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``autonews`` console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "crawl":
+            return cmd_crawl(args)
+        if args.command == "scrape":
+            return cmd_scrape(args)
+        return cmd_state(args)
+    except UsageError as exc:
+        eprint(f"autonews: error: {exc}")
+        return EXIT_USAGE
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    """Run one crawl of the registry; print the summary; return the exit status."""
+    from crawler.commands import prepare_crawl
+
+    with prepare_crawl(args) as prepared:
+        if isinstance(prepared, int):
+            return prepared
+        from crawler.runner import run_spider
+
+        stats = run_spider("news", prepared)
+    eprint(format_summary(stats))
+    return exit_status(stats)
+
+
+def cmd_scrape(args: argparse.Namespace) -> int:
+    """Scrape the given URLs/files once; records go to stdout or ``-o``."""
+    from crawler.commands import scrape_settings, read_targets
+    from crawler.runner import run_spider
+
+    targets = read_targets(args.targets, args.input)
+    settings = scrape_settings(args)
+    stats = run_spider("scrape", settings, urls=targets)
+    written = stats.get("item_scraped_count", 0)
+    if written < len(targets):
+        eprint(f"autonews: {written} of {len(targets)} page(s) gave an article "
+               f"(not articles: {stats.get('autonews/not_article', 0)}, errors: {stats.get('autonews/errors/total', 0)})")
+        return 1
+    return 0
+
+
+def cmd_state(args: argparse.Namespace) -> int:
+    """Print state statistics or prune old entries."""
+    import json
+
+    from pipelines.state import parse_age, prune_state, state_stats
+
+    if not Path(args.state).exists():
+        eprint(f"autonews: no state at {args.state}")
+        return EXIT_USAGE
+    if args.action == "stats":
+        print(json.dumps(state_stats(args.state), indent=2))
+    else:
+        removed = prune_state(args.state, parse_age(args.older_than))
+        print(json.dumps({"pruned": removed}))
+    return 0
+
+
+__all__ = ["main", "EXIT_LOCKED", "EXIT_OUTPUT"]
+
+if __name__ == "__main__":
+    sys.exit(main())

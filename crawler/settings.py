@@ -1,0 +1,70 @@
+"""Scrapy settings for autonews.
+
+Every project-specific setting is prefixed ``AUTONEWS_`` and can be overridden
+with ``-s KEY=VALUE`` on both ``autonews`` and ``scrapy crawl``.
+"""
+
+from __future__ import annotations
+
+BOT_NAME = "autonews"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# --- politeness ---------------------------------------------------------
+AUTONEWS_CONTACT_URL = "https://github.com/autonews/autonews"
+USER_AGENT = f"autonews/0.1 (+{AUTONEWS_CONTACT_URL})"
+ROBOTSTXT_OBEY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.25
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+# --- robustness against hostile servers ------------------------------------
+DOWNLOAD_TIMEOUT = 30
+# Pages above this are skipped and counted (a 20 MB "article" is never one).
+DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+REDIRECT_MAX_TIMES = 10
+DEPTH_LIMIT = 6
+
+# --- components ------------------------------------------------------------
+DOWNLOADER_MIDDLEWARES = {
+    # Skips article URLs already stored in an earlier run, before download.
+    "crawler.seen.SeenUrlMiddleware": 50,
+}
+EXTENSIONS = {
+    "crawler.runstatus.RunStatus": 500,
+}
+ITEM_PIPELINES = {
+    "pipelines.extract.ExtractPipeline": 100,
+    "pipelines.language.LanguagePipeline": 200,
+    "pipelines.dedupe.DedupePipeline": 300,
+    "pipelines.record.RecordPipeline": 800,
+    "pipelines.storage.StoragePipeline": 900,
+}
+
+# --- autonews ---------------------------------------------------------------
+AUTONEWS_SOURCES = ""  # registry file; empty means the bundled crawler/sources.yaml
+AUTONEWS_SOURCE_NAMES: list[str] = []  # subset of the registry; empty means all
+AUTONEWS_OUTPUT_DIR = "output"
+AUTONEWS_STATE = "output/state.sqlite3"
+AUTONEWS_SEAL_EVERY_ITEMS = 500
+AUTONEWS_SEAL_EVERY_SECONDS = 300
+AUTONEWS_MIN_TEXT_CHARS = 300
+AUTONEWS_NON_ENGLISH_POLICY = "flag"  # flag | route | drop
+AUTONEWS_MIXED_LANGUAGE_SHARE = 0.10
+AUTONEWS_LANGUAGE_CHAR_BUDGET = 1000  # characters of text langdetect sees per article
+AUTONEWS_LANGUAGE_MIN_PARAGRAPH_CHARS = 60  # shorter paragraphs are pooled, not judged alone
+AUTONEWS_KEEP_DUPLICATES = False
+AUTONEWS_SKIP_SEEN = True
+
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,132 @@
+"""The registry spider: discovers articles through feeds, sitemaps and section pages."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from scrapy.linkextractors import LinkExtractor
+
+from crawler.discovery import DiscoveryError, Entry, parse_feed, parse_sitemap
+from crawler.sources import DEFAULT_SOURCES, Source, load_sources
+from crawler.spiders.base import NewsSpiderBase
+
+
+class NewsSpider(NewsSpiderBase):
+    """Crawl every enabled source of the registry (``AUTONEWS_SOURCES``)."""
+
+    name = "news"
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "NewsSpider":
+        """Load and validate the registry before the crawl starts; set per-source delays."""
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        spider.sources = {
+            s.name: s
+            for s in load_sources(
+                settings.get("AUTONEWS_SOURCES") or DEFAULT_SOURCES,
+                names=settings.getlist("AUTONEWS_SOURCE_NAMES"),
+                substitutions=settings.getdict("AUTONEWS_SUBSTITUTIONS") or None,
+            )
+        }
+        slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
+        for source in spider.sources.values():
+            if source.download_delay is not None:
+                for host in source.domains():
+                    slots.setdefault(host, {"delay": source.download_delay})
+        if slots and not settings.frozen:
+            settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+        return spider
+
+    async def start(self) -> AsyncIterator[Any]:
+        """Yield one discovery request per feed, sitemap and section page."""
+        for source in self.sources.values():
+            for url in source.feeds:
+                yield self.discovery_request(url, source, self.parse_feed)
+            for url in source.sitemaps:
+                yield self.discovery_request(url, source, self.parse_sitemap)
+            for url in source.start_urls:
+                yield self.discovery_request(url, source, self.parse_section, autonews_depth=0)
+
+    def discovery_request(self, url: str, source: Source, callback: Any, **meta: Any) -> scrapy.Request:
+        """Build a feed/sitemap/section request (re-fetched every run, never skipped as seen).
+
+        Scrapy's duplicate filter still applies within a run, which is what
+        breaks sitemap-index cycles (A lists B, B lists A).
+        """
+        self.crawler.stats.inc_value("autonews/discovery/requested")
+        return scrapy.Request(
+            url,
+            callback=callback,
+            errback=self.on_error,
+            meta={"autonews_kind": "discovery", "autonews_source": source.name, **meta},
+        )
+
+    def entry_requests(self, entries: list[Entry], source: Source) -> Iterator[scrapy.Request]:
+        """Turn feed or sitemap entries into article requests."""
+        for entry in entries:
+            yield self.article_request(
+                entry.url, source.name,
+                autonews_published=entry.published, autonews_language=source.language,
+            )
+
+    def _discovered(self, response: Response, kind: str) -> Source:
+        self.crawler.stats.inc_value("autonews/discovery/ok")
+        self.crawler.stats.inc_value(f"autonews/discovery/{kind}")
+        return self.sources[response.meta["autonews_source"]]
+
+    def _discovery_failed(self, response: Response, kind: str, exc: Exception) -> None:
+        self.crawler.stats.inc_value(f"autonews/errors/{kind}_parse")
+        self.crawler.stats.inc_value("autonews/errors/total")
+        self.crawler.stats.inc_value(f"autonews/source/{response.meta['autonews_source']}/errors")
+        self.logger.warning("Broken %s %s: %s", kind, response.url, exc)
+
+    def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
+        """Parse an RSS/Atom feed into article requests."""
+        source = self._discovered(response, "feed")
+        try:
+            entries = parse_feed(response.body, response.url)
+        except DiscoveryError as exc:
+            self._discovery_failed(response, "feed", exc)
+            return
+        yield from self.entry_requests(entries, source)
+
+    def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+        """Parse a sitemap (index, gzip, Google News) into sitemap and article requests."""
+        source = self._discovered(response, "sitemap")
+        try:
+            result = parse_sitemap(response.body, response.url)
+        except DiscoveryError as exc:
+            self._discovery_failed(response, "sitemap", exc)
+            return
+        for url in result.sitemaps:
+            yield self.discovery_request(url, source, self.parse_sitemap)
+        yield from self.entry_requests(result.entries, source)
+
+    def parse_section(self, response: Response) -> Iterator[scrapy.Request]:
+        """Follow article links from a section page, as the source's allow/deny rules say."""
+        source = self._discovered(response, "section")
+        yield from self.follow_links(response, source)
+
+    def follow_links(self, response: Response, source: Source) -> Iterator[scrapy.Request]:
+        """Yield article requests for allowed links, up to the source's ``max_depth``."""
+        depth = response.meta.get("autonews_depth", 0) + 1
+        if depth > source.max_depth or not hasattr(response, "text"):
+            return
+        extractor = LinkExtractor(allow=source.allow, deny=source.deny, allow_domains=source.domains())
+        for link in extractor.extract_links(response):
+            yield self.article_request(
+                link.url, source.name, autonews_depth=depth, autonews_language=source.language,
+            )
+
+    def parse_article(self, response: Response) -> Any:
+        """Yield the page item, then follow links deeper when the source allows it."""
+        yield from super().parse_article(response)
+        source = self.sources.get(response.meta.get("autonews_source", ""))
+        if source is not None and "autonews_depth" in response.meta:
+            yield from self.follow_links(response, source)
+

@@ -1,0 +1,123 @@
+"""Article extraction: a pure ``extract_article`` function and the thin Scrapy pipeline around it."""
+from __future__ import annotations
+
+from typing import Any
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from pipelines.extract_authors import clean_authors
+from pipelines.extract_dateline import visible_date
+from pipelines.extract_html import decode_body, parse_html
+from pipelines.extract_listing import is_listing
+from pipelines.extract_meta import (
+    MODIFIED_META,
+    PUBLISHED_META,
+    canonical_url,
+    declared_languages,
+    first_date,
+    jsonld_objects,
+    keywords,
+    meta_values,
+    normalize_date,
+    raw_authors,
+)
+from pipelines.extract_text import main_text, run_trafilatura, split_lines
+
+# below these a page is a section front, a stub or an error page rather than an article
+MIN_TEXT_CHARS = 300
+MIN_PARAGRAPHS = 2
+
+
+def _dedupe(values: list[str]) -> list[str]:
+    """Keep the first occurrence of each value (case-insensitive), dropping blanks."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for value in values:
+        value = " ".join(value.split())
+        if value and value.lower() not in seen:
+            seen.add(value.lower())
+            out.append(value)
+    return out
+
+
+def extract_article(body: bytes | str, url: str, encoding: str | None = None, *, min_chars: int = MIN_TEXT_CHARS,
+                    min_paragraphs: int = MIN_PARAGRAPHS) -> dict[str, Any] | None:
+    """Extract text and metadata from one HTML page; None when it is not an article.
+
+    Pure and picklable (bytes in, plain dict out) so it can run in a process pool. A page is not an
+    article when it cannot be decoded or parsed, or its main text is under ``min_chars`` characters or
+    ``min_paragraphs`` paragraphs, or is mostly link texts (a listing). Keys starting with "_" are hints
+    for later pipelines.
+    """
+    text = decode_body(body, encoding)
+    tree = parse_html(text) if text is not None else None
+    if tree is None:
+        return None
+    balanced = run_trafilatura(tree, url, with_metadata=True)
+    if balanced is None:
+        return None
+    objects, meta = jsonld_objects(tree), meta_values(tree)
+    ld_title = next((o["headline"] for o in objects if isinstance(o.get("headline"), str)), None)
+    title = balanced.title or ld_title or None
+    headings = [title, ld_title, meta.get("og:title"), meta.get("twitter:title")]
+    headings += [" ".join(h.text_content().split()) for h in tree.iter("h1")][:2]
+    main = main_text(tree, url, balanced.text or "", headings)
+    lines = split_lines(main)
+    if len(main) < min_chars or len(lines) < min_paragraphs or is_listing(tree, lines):
+        return None
+
+    published = (first_date(objects, meta, "datePublished", PUBLISHED_META) or normalize_date(balanced.date)
+                 or visible_date(tree))
+    return {
+        "title": title,
+        "authors": clean_authors(raw_authors(objects, meta) or (balanced.author or "").split(";")),
+        "published": published,
+        "modified": first_date(objects, meta, "dateModified", MODIFIED_META),
+        "description": balanced.description or None,
+        "site_name": balanced.sitename or None,
+        "image": balanced.image or None,
+        "tags": _dedupe(list(balanced.categories or []) + list(balanced.tags or []) + keywords(objects, meta)),
+        "text": main,
+        "_declared_languages": declared_languages(tree, meta),
+        "_canonical": canonical_url(tree, meta, url),
+    }
+
+
+class ExtractPipeline:
+    """Replaces the page body with the extracted record fields; drops pages that are not articles."""
+
+    def __init__(self, crawler: Crawler, min_chars: int = MIN_TEXT_CHARS) -> None:
+        self.crawler = crawler
+        self.min_chars = min_chars
+
+    @property
+    def stats(self) -> Any:
+        """The crawler's stats collector (looked up late: it may be created after this pipeline)."""
+        return self.crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
+        """Build from settings (AUTONEWS_MIN_TEXT_CHARS)."""
+        return cls(crawler, crawler.settings.getint("AUTONEWS_MIN_TEXT_CHARS", MIN_TEXT_CHARS))
+
+    def process_item(self, item: dict[str, Any], spider: Any = None) -> dict[str, Any]:
+        """Extract the article from ``item["body"]`` and merge its fields into the item."""
+        body = item.pop("body", b"")
+        fields = extract_article(body, item["url"], item.get("encoding"), min_chars=self.min_chars)
+        if fields is None:
+            self.stats.inc_value("autonews/not_article")
+            raise DropItem(f"not an article: {item['url']}")
+        declared = fields["_declared_languages"]
+        content_language = (item.get("content_language") or "").split(",")[0].strip().split("-")[0].lower()
+        if content_language.isalpha() and len(content_language) == 2 and content_language not in declared:
+            declared.append(content_language)
+        item.update(fields)
+        if item["published"] is None:
+            item["published"] = normalize_date(item.get("feed_published"))
+        if item["published"] is None:
+            flags = item.setdefault("flags", [])
+            if "no_date" not in flags:
+                flags.append("no_date")
+        self.stats.inc_value("autonews/extracted")
+        return item

@@ -1,0 +1,77 @@
+"""The article record: field order, defaults and schema validation."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "crawler" / "article.schema.json"
+SCHEMA_VERSION = 1
+
+
+@lru_cache(maxsize=1)
+def load_schema() -> dict[str, Any]:
+    """Return the record's JSON Schema (crawler/article.schema.json)."""
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def record_fields() -> list[str]:
+    """Return the record's field names in schema order."""
+    return list(load_schema()["properties"])
+
+
+_LIST_FIELDS = {"authors", "tags", "flags"}
+
+
+def build_record(item: dict[str, Any]) -> dict[str, Any]:
+    """Return the public record for a processed item: schema fields only, in order.
+
+    Private hints (keys starting with ``_``) and raw page fields are left out;
+    missing fields get their empty value so every line has the same shape.
+    """
+    record: dict[str, Any] = {}
+    for name in record_fields():
+        if name == "duplicate_of":
+            if item.get(name):
+                record[name] = item[name]
+            continue
+        value = item.get(name)
+        if name in _LIST_FIELDS:
+            value = list(dict.fromkeys(value or []))
+        elif name == "languages":
+            value = dict(value or {})
+        elif name == "schema_version":
+            value = SCHEMA_VERSION
+        record[name] = value
+    return record
+
+
+def validation_errors(record: dict[str, Any]) -> list[str]:
+    """Return the schema violations of a record (empty when valid)."""
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    validator = Draft202012Validator(load_schema(), format_checker=FormatChecker())
+    return [f"{'/'.join(map(str, e.path)) or '<root>'}: {e.message}" for e in validator.iter_errors(record)]
+
+
+class RecordPipeline:
+    """Replace the working item with its public record (keeps only ``_route`` for storage)."""
+
+    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        """Return the schema-shaped record for the item."""
+        record = build_record(item)
+        if item.get("_route"):
+            record["_route"] = item["_route"]
+        return record
+
+
+def markdown_table() -> str:
+    """Return the README's record table, generated from the schema."""
+    rows = ["| field | type | meaning |", "|---|---|---|"]
+    for name, spec in load_schema()["properties"].items():
+        kind = spec.get("type", "")
+        kind = " or ".join(kind) if isinstance(kind, list) else kind
+        rows.append(f"| `{name}` | {kind} | {spec['description']} |")
+    return "\n".join(rows)

@@ -1,0 +1,103 @@
+"""Tests for fingerprints and near-duplicate signatures (pipelines.neardup)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from pipelines.neardup import (
+    BANDS,
+    NUM_PERM,
+    ROWS,
+    is_near,
+    near_signature,
+    normalize_text,
+    shingles,
+    similarity,
+    text_fingerprint,
+)
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SEEDS = sorted((SHARED / "seeds").glob("*.txt"))
+GROUND_TRUTH = SHARED / "bench" / "article-extraction-benchmark" / "ground-truth.json"
+
+
+def seed_text(prefix: str) -> str:
+    """Text of the seed file whose name starts with ``prefix``."""
+    (path,) = [p for p in SEEDS if p.name.startswith(prefix)]
+    return path.read_text(encoding="utf-8")
+
+
+def syndicate(text: str, rng: random.Random) -> str:
+    """A syndicated copy: new headline, a paragraph dropped, ~3% of words changed, template lines added."""
+    paras = [p for p in text.split("\n") if p.strip()]
+    del paras[rng.randrange(len(paras))]
+    out = []
+    for para in paras:
+        words = para.split(" ")
+        for i in range(len(words)):
+            if rng.random() < 0.03:
+                words[i] = rng.choice(["vehicle", "market", "report", "said", "new"])
+        out.append(" ".join(words))
+    return "\n".join(
+        ["Carmaker news: what the deal means for buyers", "Advertisement", *out, "Share this article", "© 2024 Wire"]
+    )
+
+
+def test_constants_consistent() -> None:
+    assert BANDS * ROWS == NUM_PERM
+
+
+def test_fingerprint_ignores_case_and_whitespace() -> None:
+    a = text_fingerprint("Tesla cut prices.\nDemand  rose.")
+    assert a == text_fingerprint("  tesla CUT prices. demand rose. ")
+    assert a != text_fingerprint("Tesla cut prices. Demand fell.")
+    assert len(a) == 32 and int(a, 16) >= 0
+    assert normalize_text(" A\n\tB  ") == "a b"
+
+
+def test_shingles_edge_cases() -> None:
+    assert shingles("") == set()
+    assert shingles("one two") == {b"one two"}
+    assert shingles("a b c d") == {b"a b c", b"b c d"}
+    assert near_signature("   ...  ") is None
+
+
+def test_signature_deterministic_and_compact() -> None:
+    text = seed_text("000")
+    a, b = near_signature(text), near_signature(text)
+    assert a is not None and a == b
+    assert len(a.bands) == BANDS and len(a.mins) == 2 * NUM_PERM
+    assert all(-(2**31) <= h < 2**31 for h in a.bands)
+    assert similarity(a.mins, b.mins) == 1.0
+
+
+def test_bench_variants_are_near_duplicates() -> None:
+    truth = json.loads(GROUND_TRUTH.read_text(encoding="utf-8"))
+    rng = random.Random(3)
+    bodies = [v["articleBody"] for _, v in sorted(truth.items()) if len(v["articleBody"].split()) > 300][:20]
+    assert len(bodies) == 20
+    for body in bodies:
+        original, copy = near_signature(body), near_signature(syndicate(body, rng))
+        assert original is not None and copy is not None
+        assert is_near(original, copy), body[:80]
+
+
+@pytest.mark.parametrize(("a", "b"), [("000", "001"), ("002", "003")])
+def test_same_story_different_articles_not_merged(a: str, b: str) -> None:
+    sa, sb = near_signature(seed_text(a)), near_signature(seed_text(b))
+    assert sa is not None and sb is not None
+    assert not is_near(sa, sb)
+    assert similarity(sa.mins, sb.mins) < 0.2
+
+
+def test_no_seed_pair_merged() -> None:
+    sigs = [near_signature(p.read_text(encoding="utf-8")) for p in SEEDS]
+    assert len(sigs) == 5
+    for x, y in itertools.combinations(sigs, 2):
+        assert x is not None and y is not None
+        assert not is_near(x, y)
