@@ -59,7 +59,15 @@ def prepare_crawl(args: argparse.Namespace) -> Iterator[Settings | int]:
         if args.demo:
             from crawler.demo.server import DemoServer
 
-            server = stack.enter_context(DemoServer())
+            # A fixed port keeps demo URLs stable, so a second run sees its articles as stored.
+            port = settings.getint("AUTONEWS_DEMO_PORT", 8765)
+            try:
+                server = stack.enter_context(DemoServer(port=port))
+            except OSError as exc:
+                eprint(f"autonews: error: cannot serve the demo on 127.0.0.1:{port} ({exc.strerror}); "
+                       "pick another port with -s AUTONEWS_DEMO_PORT=N")
+                yield EXIT_USAGE
+                return
             settings.set("AUTONEWS_SOURCES", str(DEMO_DIR / "sources.yaml"), priority="cmdline")
             settings.set("AUTONEWS_SUBSTITUTIONS", {"{{BASE}}": server.base_url}, priority="cmdline")
             for key, value in DEMO_SETTINGS.items():

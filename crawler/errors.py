@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.statscollectors import StatsCollector
 from twisted.python.failure import Failure
@@ -14,8 +15,13 @@ def failure_label(failure: Failure) -> str:
     return type(failure.value).__name__
 
 
-def count_failure(stats: StatsCollector, failure: Failure, source: str) -> str:
-    """Count a failure globally and per source; return its label."""
+def count_failure(stats: StatsCollector, failure: Failure, source: str) -> str | None:
+    """Count a failure globally and per source; return its label.
+
+    A request skipped on purpose (already stored, robots.txt) is not an error: None.
+    """
+    if failure.check(IgnoreRequest):
+        return None
     label = failure_label(failure)
     stats.inc_value(f"autonews/errors/{label}")
     stats.inc_value("autonews/errors/total")

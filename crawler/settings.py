@@ -65,6 +65,7 @@ AUTONEWS_LANGUAGE_CHAR_BUDGET = 1000  # characters of text langdetect sees per a
 AUTONEWS_LANGUAGE_MIN_PARAGRAPH_CHARS = 60  # shorter paragraphs are pooled, not judged alone
 AUTONEWS_KEEP_DUPLICATES = False
 AUTONEWS_SKIP_SEEN = True
+AUTONEWS_DEMO_PORT = 8765  # autonews crawl --demo serves the demo site here
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

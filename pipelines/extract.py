@@ -1,6 +1,7 @@
 """Article extraction: a pure ``extract_article`` function and the thin Scrapy pipeline around it."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -23,6 +24,7 @@ from pipelines.extract_meta import (
     raw_authors,
 )
 from pipelines.extract_text import main_text, run_trafilatura, split_lines
+from pipelines.pool import cpu_pool
 
 # below these a page is a section front, a stub or an error page rather than an article
 MIN_TEXT_CHARS = 300
@@ -101,10 +103,20 @@ class ExtractPipeline:
         """Build from settings (AUTONEWS_MIN_TEXT_CHARS)."""
         return cls(crawler, crawler.settings.getint("AUTONEWS_MIN_TEXT_CHARS", MIN_TEXT_CHARS))
 
-    def process_item(self, item: dict[str, Any], spider: Any = None) -> dict[str, Any]:
-        """Extract the article from ``item["body"]`` and merge its fields into the item."""
+    def process(self, item: dict[str, Any]) -> dict[str, Any]:
+        """Extract inline (no process pool) and merge the fields into the item."""
         body = item.pop("body", b"")
-        fields = extract_article(body, item["url"], item.get("encoding"), min_chars=self.min_chars)
+        return self.merge(item, extract_article(body, item["url"], item.get("encoding"), min_chars=self.min_chars))
+
+    async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        """Extract in the crawl's process pool, so the reactor keeps fetching meanwhile."""
+        body = item.pop("body", b"")
+        extract = partial(extract_article, min_chars=self.min_chars)
+        fields = await cpu_pool(self.crawler).run(extract, body, item["url"], item.get("encoding"))
+        return self.merge(item, fields)
+
+    def merge(self, item: dict[str, Any], fields: dict[str, Any] | None) -> dict[str, Any]:
+        """Merge extracted fields into the page item; drop it when it is not an article."""
         if fields is None:
             self.stats.inc_value("autonews/not_article")
             raise DropItem(f"not an article: {item['url']}")

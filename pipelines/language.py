@@ -6,11 +6,13 @@ merges the result into the item, counts stats and applies AUTONEWS_NON_ENGLISH_P
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from pipelines.pool import cpu_pool
 from pipelines.language_codes import normalize_code, parse_declared
 from pipelines.language_detect import (CHAR_BUDGET, FLAG_MIXED, FLAG_NON_ENGLISH, FLAG_UNKNOWN, MIN_PARAGRAPH_CHARS,
                                        MIXED_SHARE, LanguageResult, detect_languages)
@@ -35,6 +37,7 @@ class LanguagePipeline:
 
     def __init__(self, crawler: Crawler, policy: str = "flag", *, min_paragraph_chars: int = MIN_PARAGRAPH_CHARS,
                  char_budget: int = CHAR_BUDGET, mixed_share: float = MIXED_SHARE) -> None:
+        self.crawler = crawler
         self.stats = crawler.stats
         self.policy = check_policy(policy)
         self.min_paragraph_chars = min_paragraph_chars
@@ -54,16 +57,29 @@ class LanguagePipeline:
                    char_budget=settings.getint("AUTONEWS_LANGUAGE_CHAR_BUDGET", CHAR_BUDGET),
                    mixed_share=share)
 
-    def detect(self, item: dict[str, Any]) -> LanguageResult:
-        """Run detection on the item's text, title and declared languages (page tags, then the header)."""
+    def _detector(self, item: dict[str, Any]) -> tuple[Any, tuple[Any, ...]]:
+        """The pure detection call for an item: a picklable function and its arguments."""
         declared = parse_declared([*(item.get("_declared_languages") or []), item.get("content_language")])
-        return detect_languages(item.get("text") or "", item.get("title"), declared,
-                                min_paragraph_chars=self.min_paragraph_chars, char_budget=self.char_budget,
-                                mixed_share=self.mixed_share)
+        detect = partial(detect_languages, min_paragraph_chars=self.min_paragraph_chars,
+                         char_budget=self.char_budget, mixed_share=self.mixed_share)
+        return detect, (item.get("text") or "", item.get("title"), declared)
 
-    def process_item(self, item: dict[str, Any], spider: Any = None) -> dict[str, Any]:
+    def detect(self, item: dict[str, Any]) -> LanguageResult:
+        """Run detection inline on the item's text, title and declared languages (page tags, then the header)."""
+        detect, args = self._detector(item)
+        return detect(*args)
+
+    def process(self, item: dict[str, Any]) -> dict[str, Any]:
+        """Detect inline (no process pool) and apply the result."""
+        return self.apply(item, self.detect(item))
+
+    async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        """Detect in the crawl's process pool and apply the result."""
+        detect, args = self._detector(item)
+        return self.apply(item, await cpu_pool(self.crawler).run(detect, *args))
+
+    def apply(self, item: dict[str, Any], result: LanguageResult) -> dict[str, Any]:
         """Merge language fields into the item, count them, and apply the non-English policy."""
-        result = self.detect(item)
         item["language"] = result.language
         item["languages"] = dict(result.languages)
         flags = list(item.get("flags") or [])

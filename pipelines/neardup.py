@@ -40,6 +40,9 @@ BANDS = 24
 ROWS = 3  # BANDS * ROWS must equal NUM_PERM
 NEAR_THRESHOLD = 0.4
 """Estimated Jaccard similarity (of word shingles) at or above which two texts are near-duplicates."""
+NEAR_MIN_WORDS = 20
+"""Texts shorter than this get no near-duplicate signature (only the exact fingerprint):
+a few shingles give a similarity estimate too noisy to merge articles on."""
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SPACE = re.compile(r"\s+", re.UNICODE)
@@ -117,7 +120,9 @@ def signature_from_values(values: np.ndarray) -> NearSignature:
 
 
 def near_signature(text: str) -> NearSignature | None:
-    """Return the near-duplicate signature of ``text``, or None when it has no words."""
+    """Return the near-duplicate signature of ``text``, or None when it has fewer than ``NEAR_MIN_WORDS`` words."""
+    if len(_WORD.findall(text)) < NEAR_MIN_WORDS:
+        return None
     values = minhash_values(text)
     return None if values is None else signature_from_values(values)
 

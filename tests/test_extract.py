@@ -287,7 +287,7 @@ def page_item(body: bytes, **extra: Any) -> dict[str, Any]:
 
 def test_pipeline_merges_fields_and_removes_body() -> None:
     pipeline = make_pipeline()
-    item = pipeline.process_item(page_item(fixture("scmp_cp1252.html"), content_language="en-GB, zh"))
+    item = pipeline.process(page_item(fixture("scmp_cp1252.html"), content_language="en-GB, zh"))
     assert "body" not in item
     assert item["source"] == "test" and item["published"] == "2015-04-21T11:46:00+08:00"
     assert "flags" not in item or "no_date" not in item["flags"]
@@ -298,10 +298,10 @@ def test_pipeline_merges_fields_and_removes_body() -> None:
 def test_pipeline_falls_back_to_feed_date_then_flags_no_date() -> None:
     pipeline = make_pipeline()
     body = fixture("carblog_copyright_only.html")
-    item = pipeline.process_item(page_item(body, feed_published="2023-08-02T10:00:00Z"))
+    item = pipeline.process(page_item(body, feed_published="2023-08-02T10:00:00Z"))
     assert item["published"] == "2023-08-02T10:00:00+00:00"
     assert "no_date" not in item.get("flags", [])
-    item = pipeline.process_item(page_item(body, content_language="nl"))
+    item = pipeline.process(page_item(body, content_language="nl"))
     assert item["published"] is None and item["flags"] == ["no_date"]
     assert item["_declared_languages"] == ["en", "nl"]
 
@@ -310,7 +310,7 @@ def test_pipeline_drops_non_articles_with_short_message() -> None:
     pipeline = make_pipeline()
     item = page_item(fixture("listing.html"))
     with pytest.raises(DropItem) as excinfo:
-        pipeline.process_item(item)
+        pipeline.process(item)
     assert str(excinfo.value) == f"not an article: {URL}"
     assert "body" not in item
     assert pipeline.stats.values == {"autonews/not_article": 1}
@@ -319,9 +319,9 @@ def test_pipeline_drops_non_articles_with_short_message() -> None:
 def test_pipeline_with_a_real_crawler_counts_in_its_stats() -> None:
     crawler = get_crawler(Spider, {"AUTONEWS_MIN_TEXT_CHARS": 100})
     pipeline = ExtractPipeline.from_crawler(crawler)
-    pipeline.process_item(page_item(article_html(LONG[:2]).encode()))
+    pipeline.process(page_item(article_html(LONG[:2]).encode()))
     with pytest.raises(DropItem):
-        pipeline.process_item(page_item(b"\x00\x01" * 500))
+        pipeline.process(page_item(b"\x00\x01" * 500))
     assert crawler.stats.get_value("autonews/extracted") == 1
     assert crawler.stats.get_value("autonews/not_article") == 1
 
@@ -329,8 +329,8 @@ def test_pipeline_with_a_real_crawler_counts_in_its_stats() -> None:
 def test_pipeline_min_text_chars_setting() -> None:
     body = article_html(LONG[:2]).encode()
     with pytest.raises(DropItem):
-        make_pipeline().process_item(page_item(body))
-    assert make_pipeline(AUTONEWS_MIN_TEXT_CHARS=100).process_item(page_item(body))["text"].startswith("Citroën")
+        make_pipeline().process(page_item(body))
+    assert make_pipeline(AUTONEWS_MIN_TEXT_CHARS=100).process(page_item(body))["text"].startswith("Citroën")
 
 
 # --- demo site manifest (crawler/demo/expected.json) ------------------------------------------

@@ -231,7 +231,7 @@ def item_from(name: str, **extra: Any) -> dict[str, Any]:
 
 def test_pipeline_flag_policy_keeps_and_marks() -> None:
     pipeline, stats = make_pipeline()
-    item = pipeline.process_item(item_from("evxl_nl_localised", flags=["no_date", "non_english"]))
+    item = pipeline.process(item_from("evxl_nl_localised", flags=["no_date", "non_english"]))
     assert item["language"] == "en" and item["languages"] == {"en": 0.75, "nl": 0.25}
     assert item["flags"] == ["no_date", "non_english", "mixed_language"]
     assert "_route" not in item
@@ -242,8 +242,8 @@ def test_pipeline_flag_policy_keeps_and_marks() -> None:
 
 def test_pipeline_route_policy() -> None:
     pipeline, stats = make_pipeline(AUTONEWS_NON_ENGLISH_POLICY="route")
-    german = pipeline.process_item(item_from("german"))
-    english = pipeline.process_item(item_from("english_foreign_names"))
+    german = pipeline.process(item_from("german"))
+    english = pipeline.process(item_from("english_foreign_names"))
     assert german["_route"] == "non-english" and german["language"] == "de"
     assert "_route" not in english and english["flags"] == ["no_date"]
     assert stats.get_value("autonews/routed/non_english") == 1
@@ -253,10 +253,10 @@ def test_pipeline_drop_policy() -> None:
     pipeline, stats = make_pipeline(AUTONEWS_NON_ENGLISH_POLICY="drop")
     item = item_from("russian", body=b"<html>...</html>")
     with pytest.raises(DropItem, match="non-English"):
-        pipeline.process_item(item)
+        pipeline.process(item)
     assert "body" not in item
     assert stats.get_value("autonews/dropped/non_english") == 1
-    assert pipeline.process_item(item_from("english_foreign_names"))["language"] == "en"
+    assert pipeline.process(item_from("english_foreign_names"))["language"] == "en"
 
 
 @pytest.mark.parametrize("policy", ["delete", "", 3])
@@ -272,13 +272,13 @@ def test_pipeline_uses_content_language_header_and_reports_mismatch() -> None:
     pipeline, stats = make_pipeline()
     item = item_from("evxl_nl_english_only", _declared_languages=[], content_language="nl-NL, en",
                      expected_language="nl")
-    item = pipeline.process_item(item)
+    item = pipeline.process(item)
     assert item["flags"] == ["no_date", "non_english", "mixed_language"]
     assert stats.get_value("autonews/language_mismatch") == 1
 
 
 def test_pipeline_unknown_language() -> None:
     pipeline, stats = make_pipeline()
-    item = pipeline.process_item({"url": "https://example.com/x", "title": None, "text": "12 345"})
+    item = pipeline.process({"url": "https://example.com/x", "title": None, "text": "12 345"})
     assert item["language"] is None and item["languages"] == {} and item["flags"] == ["language_unknown"]
     assert stats.get_value("autonews/language_unknown") == 1

@@ -65,6 +65,9 @@ def test_shingles_edge_cases() -> None:
     assert shingles("one two") == {b"one two"}
     assert shingles("a b c d") == {b"a b c", b"b c d"}
     assert near_signature("   ...  ") is None
+    short = "Subscribe to read the full story on our site today"
+    assert near_signature(short) is None
+    assert near_signature(" ".join([short] * 2)) is not None
 
 
 def test_signature_deterministic_and_compact() -> None:

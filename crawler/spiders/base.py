@@ -76,4 +76,7 @@ class NewsSpiderBase(scrapy.Spider):
         source = request.meta.get("autonews_source", "oneoff") if request is not None else "unknown"
         label = count_failure(self.crawler.stats, failure, source)
         url = request.url if request is not None else "?"
-        self.logger.warning("Request failed (%s): %s", label, url)
+        if label is None:
+            self.logger.debug("Skipped %s: %s", url, failure.value)
+        else:
+            self.logger.warning("Request failed (%s): %s", label, url)
