@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--source", metavar="NAME", action="append", default=[], help="crawl only this source (repeatable)")
     crawl.add_argument("--output", metavar="DIR", help="output directory (default: output)")
     crawl.add_argument("--state", metavar="FILE", help="dedupe state file (default: OUTPUT/state.sqlite3)")
+    crawl.add_argument("--since", metavar="AGE", help="skip feed/sitemap entries dated before AGE ago (e.g. 7d, 12h)")
     crawl.add_argument("--demo", action="store_true", help="serve the bundled offline demo site on 127.0.0.1 and crawl it")
     _common(crawl)
 

@@ -15,6 +15,7 @@ from crawler.lock import LockedError, RunLock
 from crawler.runner import UsageError, configure_console_logging, eprint, project_settings
 from crawler.runstatus import EXIT_LOCKED, EXIT_OUTPUT, EXIT_USAGE
 from crawler.sources import DEFAULT_SOURCES, SourceError, load_sources
+from pipelines.state import parse_age
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
 
@@ -42,12 +43,19 @@ def prepare_crawl(args: argparse.Namespace) -> Iterator[Settings | int]:
     """
     output = Path(args.output or "output")
     state = args.state or str(output / "state.sqlite3")
+    if args.since:
+        try:
+            parse_age(args.since)
+        except ValueError as exc:
+            raise UsageError(f"--since: {exc}") from None
     settings = project_settings(
         args.overrides,
         AUTONEWS_OUTPUT_DIR=str(output),
         AUTONEWS_STATE=state,
         AUTONEWS_SOURCE_NAMES=args.source or None,
         AUTONEWS_SOURCES=args.sources,
+        AUTONEWS_SINCE=args.since,
+        HTTPCACHE_DIR=str((output / ".httpcache").resolve()),
     )
     configure_console_logging(settings, args.verbose, args.log_file)
     problem = writable_dir(output)
@@ -118,6 +126,7 @@ def scrape_settings(args: argparse.Namespace) -> Settings:
         args.overrides,
         AUTONEWS_STATE=":memory:",
         AUTONEWS_SKIP_SEEN=False,
+        AUTONEWS_RUN_REPORT=False,
         FEEDS={uri: {"format": "jsonlines", "fields": record_fields(), "overwrite": True, "encoding": "utf-8"}},
     )
     pipelines = dict(settings.getdict("ITEM_PIPELINES"))

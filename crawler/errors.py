@@ -21,6 +21,7 @@ def count_failure(stats: StatsCollector, failure: Failure, source: str) -> str |
     A request skipped on purpose (already stored, robots.txt) is not an error: None.
     """
     if failure.check(IgnoreRequest):
+        stats.inc_value(f"autonews/source/{source}/skipped")
         return None
     label = failure_label(failure)
     stats.inc_value(f"autonews/errors/{label}")

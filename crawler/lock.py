@@ -49,3 +49,45 @@ class RunLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+# --- Redis run lock for distributed workers (crawler/distributed.py) ----------------
+
+_REFRESH = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0"
+_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+
+
+class RedisRunLock:
+    """One running worker per worker id, shared through Redis (``<prefix>:lock:<worker id>``).
+
+    A lease rather than a kernel lock: a killed worker's lock expires after ``ttl``
+    seconds unless refreshed (the worker extension refreshes it with its heartbeat).
+    """
+
+    def __init__(self, client: object, key: str, token: str, ttl: float) -> None:
+        self.client = client
+        self.key = key
+        self.token = token
+        self.ttl_ms = int(ttl * 1000)
+
+    def acquire(self) -> "RedisRunLock":
+        """Take the lock or raise :class:`LockedError` naming the holder."""
+        if not self.client.set(self.key, self.token, nx=True, px=self.ttl_ms):  # type: ignore[attr-defined]
+            holder = self.client.get(self.key)  # type: ignore[attr-defined]
+            holder = holder.decode(errors="replace") if holder else "?"
+            raise LockedError(f"another autonews worker ({holder}) holds {self.key}")
+        return self
+
+    def refresh(self) -> bool:
+        """Extend the lease; False when it was lost (expired and taken)."""
+        return bool(self.client.eval(_REFRESH, 1, self.key, self.token, self.ttl_ms))  # type: ignore[attr-defined]
+
+    def release(self) -> None:
+        """Release the lock if this process still holds it."""
+        self.client.eval(_RELEASE, 1, self.key, self.token)  # type: ignore[attr-defined]
+
+    def __enter__(self) -> "RedisRunLock":
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

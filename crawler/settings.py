@@ -35,6 +35,14 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 REDIRECT_MAX_TIMES = 10
 DEPTH_LIMIT = 6
 
+# --- incremental discovery ----------------------------------------------------
+# Feeds, sitemaps and section pages are revalidated every run (ETag / Last-Modified),
+# so an unchanged feed costs a 304; article requests carry dont_cache.
+HTTPCACHE_ENABLED = True
+HTTPCACHE_POLICY = "scrapy.extensions.httpcache.RFC2616Policy"
+HTTPCACHE_DIR = "httpcache"  # autonews crawl puts it under <output>/.httpcache
+HTTPCACHE_IGNORE_HTTP_CODES = [301, 302, 303, 307, 308, 404, 410, 500, 502, 503, 504]
+
 # --- components ------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
     # Skips article URLs already stored in an earlier run, before download.
@@ -42,6 +50,7 @@ DOWNLOADER_MIDDLEWARES = {
 }
 EXTENSIONS = {
     "crawler.runstatus.RunStatus": 500,
+    "crawler.report.RunReport": 510,
 }
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
@@ -65,6 +74,8 @@ AUTONEWS_LANGUAGE_CHAR_BUDGET = 1000  # characters of text langdetect sees per a
 AUTONEWS_LANGUAGE_MIN_PARAGRAPH_CHARS = 60  # shorter paragraphs are pooled, not judged alone
 AUTONEWS_KEEP_DUPLICATES = False
 AUTONEWS_SKIP_SEEN = True
+AUTONEWS_SINCE = ""  # e.g. "7d": skip feed/sitemap entries dated before that
+AUTONEWS_RUN_REPORT = True  # write <output>/runs/<run-id>.json
 AUTONEWS_DEMO_PORT = 8765  # autonews crawl --demo serves the demo site here
 
 LOG_LEVEL = "INFO"

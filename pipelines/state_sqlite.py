@@ -9,7 +9,10 @@ while a crawl writes.
 Layout (< 1 KB per article): URLs and fingerprints are stored as 64-bit hashes (a
 collision among a few million keys has odds around 1e-7), band keys as 32-bit
 integers in a WITHOUT ROWID table indexed for ``IN (...)`` lookups; only the
-canonical URL is kept as text, once per article.
+canonical URL is kept as text, once per article. Measured with
+``benchmarks/dedupe_scale.py`` (1M synthetic articles, 2 URLs each): the full check of
+one article (3 URL, 1 fingerprint, 1 near lookup) takes 0.15 / 0.25 / 0.28 ms at
+10k / 100k / 1M articles, 666 bytes on disk per article, inserts 1300-5300/s.
 """
 
 from __future__ import annotations

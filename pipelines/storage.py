@@ -34,6 +34,13 @@ def run_id(worker: str = "") -> str:
     return f"{stamp}-{worker or socket.gethostname()}-{os.getpid()}"
 
 
+def crawl_run_id(crawler: Crawler) -> str:
+    """Return the crawl's run id, made once and shared by the output files and the run report."""
+    if not hasattr(crawler, "_autonews_run_id"):
+        crawler._autonews_run_id = run_id(crawler.settings.get("AUTONEWS_WORKER_ID", ""))
+    return crawler._autonews_run_id
+
+
 class StoragePipeline:
     """Write records to sealed ``*.jsonl`` files and commit the dedupe state behind them."""
 
@@ -44,7 +51,7 @@ class StoragePipeline:
         self.every_items = settings.getint("AUTONEWS_SEAL_EVERY_ITEMS", 500)
         self.every_seconds = settings.getfloat("AUTONEWS_SEAL_EVERY_SECONDS", 300)
         self.commit_every = settings.getint("AUTONEWS_COMMIT_EVERY", 25)
-        self.run_id = run_id(settings.get("AUTONEWS_WORKER_ID", ""))
+        self.run_id = crawl_run_id(crawler)
         self.files: dict[tuple[str, str], SealedFile] = {}
         self.seq = 0
         self.uncommitted = 0

@@ -55,3 +55,29 @@ def demo_server() -> Iterator[DemoServer]:
     """The bundled demo site served on 127.0.0.1 for one test."""
     with DemoServer() as server:
         yield server
+
+
+FAST = ("-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8")
+
+
+def crawl_args(registry: Path, base_url: str, output: Path, *extra: str) -> list[str]:
+    """``autonews crawl`` arguments for a registry that uses ``{{BASE}}``, served at ``base_url``."""
+    subst = json.dumps({"{{BASE}}": base_url})
+    return ["crawl", "--sources", str(registry), "--output", str(output),
+            "-s", f"AUTONEWS_SUBSTITUTIONS={subst}", *FAST, *extra]
+
+
+def run_reports(output: Path) -> list[dict[str, Any]]:
+    """The run reports under ``output/runs``, oldest first."""
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted((output / "runs").glob("*.json"))]
+
+
+@pytest.fixture(scope="session")
+def generated_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, DemoServer]]:
+    """A 200-article synthetic site, served for the whole session: (registry, server)."""
+    from crawler.demo.generate import generate_site
+
+    root = tmp_path_factory.mktemp("generated")
+    registry = generate_site(root, 200)
+    with DemoServer(root=root) as server:
+        yield registry, server

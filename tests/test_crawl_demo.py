@@ -27,8 +27,8 @@ def crawl(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def by_path(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Index records by the URL path (every demo site shares one host)."""
-    return {urlsplit(r["url"]).path: r for r in records}
+    """Index records by the canonical URL's path (every demo site shares one host)."""
+    return {urlsplit(r["canonical_url"]).path: r for r in records}
 
 
 def test_first_crawl_succeeds_and_reports(crawl: dict[str, Any]) -> None:
@@ -47,7 +47,7 @@ def test_only_sealed_files_remain(crawl: dict[str, Any]) -> None:
 
 def test_every_distinct_article_written_exactly_once(crawl: dict[str, Any]) -> None:
     records = crawl["records"]
-    paths = [urlsplit(r["url"]).path for r in records]
+    paths = [urlsplit(r["canonical_url"]).path for r in records]
     assert len(paths) == len(set(paths)), paths
     assert len({r["canonical_url"] for r in records}) == len(records)
     written = set(paths)
@@ -58,7 +58,8 @@ def test_every_distinct_article_written_exactly_once(crawl: dict[str, Any]) -> N
         if entry["path"] not in syndicated:
             assert entry["path"] in written, f"missing {entry['path']}"
     assert not written & set(NOT_ARTICLES)
-    assert not any("utm_" in r["url"] or "fbclid" in r["url"] for r in records)
+    # The tracking alias is the same article: written once, under its clean canonical URL.
+    assert not any("utm_" in r["canonical_url"] or "fbclid" in r["canonical_url"] for r in records)
 
 
 def test_same_story_pairs_are_both_kept(crawl: dict[str, Any]) -> None:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import posixpath
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
+from email.utils import formatdate
 from urllib.parse import unquote, urlsplit
 
 from crawler.demo import BASE_PLACEHOLDER, SITE_DIR
@@ -92,7 +94,17 @@ class DemoRequestHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "text/html; charset=utf-8")
         else:
             body = render(path, self.server.base_url)
+            # Validators like a real CMS sends, so repeat crawls revalidate feeds with a 304.
+            etag = '"%s"' % hashlib.sha1(body).hexdigest()[:16]
+            if etag in (self.headers.get("If-None-Match") or ""):
+                self.server.not_modified += 1
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.end_headers()
+                return
             self.send_response(200)
+            self.send_header("ETag", etag)
+            self.send_header("Last-Modified", formatdate(path.stat().st_mtime, usegmt=True))
             self.send_header("Content-Type", content_type_for(path))
             lang = self.server.content_language.get(path.relative_to(self.server.site_root).parts[0])
             if lang and path.suffix == ".html":
@@ -111,6 +123,7 @@ class _DemoHTTPServer(ThreadingHTTPServer):
     site_root: Path
     base_url: str
     content_language: dict[str, str]
+    not_modified: int = 0  # 304 answers given, for tests of conditional GET
 
 
 class DemoServer:

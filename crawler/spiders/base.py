@@ -45,7 +45,8 @@ class NewsSpiderBase(scrapy.Spider):
             url,
             callback=self.parse_article,
             errback=self.on_error,
-            meta={"autonews_kind": "article", "autonews_source": source, **meta},
+            # Articles are fetched once (the dedupe state skips them next time): never cached.
+            meta={"autonews_kind": "article", "autonews_source": source, "dont_cache": True, **meta},
         )
 
     def parse_article(self, response: Response) -> Any:

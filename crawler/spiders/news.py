@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
 from typing import Any
 
 import scrapy
@@ -10,9 +12,10 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.linkextractors import LinkExtractor
 
-from crawler.discovery import DiscoveryError, Entry, parse_feed, parse_sitemap
+from crawler.discovery import DiscoveryError, Entry, is_recent, parse_feed, parse_sitemap
 from crawler.sources import DEFAULT_SOURCES, Source, load_sources
 from crawler.spiders.base import NewsSpiderBase
+from pipelines.state import parse_age
 
 
 class NewsSpider(NewsSpiderBase):
@@ -33,6 +36,8 @@ class NewsSpider(NewsSpiderBase):
                 substitutions=settings.getdict("AUTONEWS_SUBSTITUTIONS") or None,
             )
         }
+        since = settings.get("AUTONEWS_SINCE")
+        spider.since = datetime.now(timezone.utc) - parse_age(since) if since else None
         slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
         for source in spider.sources.values():
             if source.download_delay is not None:
@@ -63,12 +68,17 @@ class NewsSpider(NewsSpiderBase):
             url,
             callback=callback,
             errback=self.on_error,
+            # max-age=0 makes the HTTP cache revalidate every run: an unchanged feed costs a 304.
+            headers={"Cache-Control": "max-age=0"},
             meta={"autonews_kind": "discovery", "autonews_source": source.name, **meta},
         )
 
     def entry_requests(self, entries: list[Entry], source: Source) -> Iterator[scrapy.Request]:
-        """Turn feed or sitemap entries into article requests."""
+        """Turn feed or sitemap entries into article requests (entries older than ``--since`` skipped)."""
         for entry in entries:
+            if not is_recent(entry, self.since):
+                self.crawler.stats.inc_value("autonews/skipped/too_old")
+                continue
             yield self.article_request(
                 entry.url, source.name,
                 autonews_published=entry.published, autonews_language=source.language,
@@ -117,8 +127,13 @@ class NewsSpider(NewsSpiderBase):
         depth = response.meta.get("autonews_depth", 0) + 1
         if depth > source.max_depth or not hasattr(response, "text"):
             return
-        extractor = LinkExtractor(allow=source.allow, deny=source.deny, allow_domains=source.domains())
+        # Domains are checked by host name: LinkExtractor's allow_domains also compares the port.
+        extractor = LinkExtractor(allow=source.allow, deny=source.deny)
+        hosts = source.domains()
         for link in extractor.extract_links(response):
+            host = urlsplit(link.url).hostname or ""
+            if not any(host == d or host.endswith("." + d) for d in hosts):
+                continue
             yield self.article_request(
                 link.url, source.name, autonews_depth=depth, autonews_language=source.language,
             )
