@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--state", metavar="FILE", help="dedupe state file (default: OUTPUT/state.sqlite3)")
     crawl.add_argument("--since", metavar="AGE", help="skip feed/sitemap entries dated before AGE ago (e.g. 7d, 12h)")
     crawl.add_argument("--demo", action="store_true", help="serve the bundled offline demo site on 127.0.0.1 and crawl it")
+    crawl.add_argument("--redis", metavar="URL", help="run as a distributed worker on redis://HOST:PORT/DB (docs/distributed.md)")
     _common(crawl)
 
     scrape = sub.add_parser("scrape", help="extract articles from URLs or local .html files to JSON Lines",
@@ -31,6 +32,13 @@ def build_parser() -> argparse.ArgumentParser:
     scrape.add_argument("--input", metavar="FILE", help="read more URLs/paths from FILE, one per line ('-' for stdin)")
     scrape.add_argument("-o", "--output", metavar="FILE", help="write records to FILE instead of stdout")
     _common(scrape)
+
+    seed = sub.add_parser("seed", help="start a distributed round: enqueue the registry on Redis",
+                          description="Enqueue the registry's feeds, sitemaps and section pages for the workers on --redis.")
+    seed.add_argument("--redis", metavar="URL", help="redis://HOST:PORT/DB shared by the workers")
+    seed.add_argument("--sources", metavar="FILE", help="registry YAML (default: the bundled crawler/sources.yaml)")
+    seed.add_argument("--source", metavar="NAME", action="append", default=[], help="seed only this source (repeatable)")
+    _common(seed)
 
     state = sub.add_parser("state", help="inspect or prune the dedupe state")
     state.add_argument("action", choices=["stats", "prune"])
@@ -54,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_crawl(args)
         if args.command == "scrape":
             return cmd_scrape(args)
+        if args.command == "seed":
+            from crawler.seed import cmd_seed
+
+            return cmd_seed(args)
         return cmd_state(args)
     except UsageError as exc:
         eprint(f"autonews: error: {exc}")
@@ -71,6 +83,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
         stats = run_spider("news", prepared)
     eprint(format_summary(stats))
+    if stats.get("autonews/distributed/round_summary"):  # distributed worker: the round's totals so far
+        eprint(stats["autonews/distributed/round_summary"])
     return exit_status(stats)
 
 

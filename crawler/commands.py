@@ -57,6 +57,8 @@ def prepare_crawl(args: argparse.Namespace) -> Iterator[Settings | int]:
         AUTONEWS_SINCE=args.since,
         HTTPCACHE_DIR=str((output / ".httpcache").resolve()),
     )
+    if getattr(args, "redis", None):  # distributed worker (crawler/distributed.py)
+        settings.set("AUTONEWS_REDIS_URL", args.redis, priority="cmdline")
     configure_console_logging(settings, args.verbose, args.log_file)
     problem = writable_dir(output)
     if problem:
@@ -88,6 +90,12 @@ def prepare_crawl(args: argparse.Namespace) -> Iterator[Settings | int]:
         except (SourceError, OSError) as exc:
             eprint(f"autonews: error: {exc}")
             yield EXIT_USAGE
+            return
+        if settings.get("AUTONEWS_REDIS_URL"):  # distributed worker: a Redis lease instead of the state file lock
+            from crawler.distributed import enter_worker
+
+            status = enter_worker(settings, stack)
+            yield settings if status is None else status
             return
         try:
             stack.enter_context(RunLock(state))

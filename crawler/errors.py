@@ -1,18 +1,56 @@
-"""Classify failed requests into short labels counted in the crawl stats."""
+"""Classify failed requests into short labels counted in the crawl stats.
+
+Scrapy reports several real failures as IgnoreRequest (HTTP errors, redirect loops,
+bodies inflating past DOWNLOAD_MAXSIZE), the same class it uses for requests skipped on
+purpose (robots.txt, already stored, offsite), so those are told apart here.
+"""
 
 from __future__ import annotations
 
-from scrapy.exceptions import IgnoreRequest
+import zlib
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.statscollectors import StatsCollector
 from twisted.python.failure import Failure
 
+_GZIP_MAGIC = b"\x1f\x8b"
 
-def failure_label(failure: Failure) -> str:
-    """Return a short, stable label for a request failure (``http_404``, ``TimeoutError``...)."""
+
+class TruncatedBodyError(Exception):
+    """A compressed response body ends before its compressed stream does."""
+
+
+def failure_label(failure: Failure) -> str | None:
+    """Return a short, stable label for a request failure (``http_404``, ``too_large``,
+    ``redirect_loop``, ``DownloadTimeoutError``...), or None for a request skipped on purpose.
+    """
+    exc = failure.value
     if failure.check(HttpError):
-        return f"http_{failure.value.response.status}"
-    return type(failure.value).__name__
+        return f"http_{exc.response.status}"
+    if failure.check(IgnoreRequest):
+        message = str(exc)
+        if "DOWNLOAD_MAXSIZE" in message:  # HttpCompressionMiddleware: a decompression bomb
+            return "too_large"
+        if "max redirections" in message:  # RedirectMiddleware: a loop or an endless chain
+            return "redirect_loop"
+        return None
+    if failure.check(DownloadCancelledError) and "max size" in str(exc):
+        return "too_large"
+    if failure.check(TruncatedBodyError):
+        return "truncated_body"
+    return type(exc).__name__
+
+
+def count_error(stats: StatsCollector, label: str, source: str) -> None:
+    """Count one error globally, in the total, and per source (also by label, for the run report)."""
+    stats.inc_value(f"autonews/errors/{label}")
+    stats.inc_value("autonews/errors/total")
+    stats.inc_value(f"autonews/source/{source}/errors")
+    stats.inc_value(f"autonews/source/{source}/errors/{label}")
 
 
 def count_failure(stats: StatsCollector, failure: Failure, source: str) -> str | None:
@@ -20,11 +58,61 @@ def count_failure(stats: StatsCollector, failure: Failure, source: str) -> str |
 
     A request skipped on purpose (already stored, robots.txt) is not an error: None.
     """
-    if failure.check(IgnoreRequest):
+    label = failure_label(failure)
+    if label is None:
         stats.inc_value(f"autonews/source/{source}/skipped")
         return None
-    label = failure_label(failure)
-    stats.inc_value(f"autonews/errors/{label}")
-    stats.inc_value("autonews/errors/total")
-    stats.inc_value(f"autonews/source/{source}/errors")
+    count_error(stats, label, source)
     return label
+
+
+def gzip_truncated(body: bytes, limit: int) -> bool:
+    """True if a gzip body stops before the end of its (last) member.
+
+    Inflates at most about `limit` bytes: a bomb is HttpCompressionMiddleware's to refuse.
+    A corrupt stream is left to that middleware too (it raises on it).
+    """
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    data, produced = body, 0
+    try:
+        while True:
+            chunk = inflater.decompress(data, 1 << 20)
+            produced += len(chunk)
+            data = inflater.unconsumed_tail
+            if produced > limit > 0:
+                return False
+            if inflater.eof:
+                rest = inflater.unused_data
+                if rest[:2] != _GZIP_MAGIC:
+                    return False
+                inflater, data = zlib.decompressobj(16 + zlib.MAX_WBITS), rest
+            elif not data and not chunk:
+                return True
+    except zlib.error:
+        return False
+
+
+class TruncatedGzipMiddleware:
+    """Fail responses whose gzip body is cut short instead of keeping the part that inflates.
+
+    Scrapy's gunzip is deliberately lenient and returns a truncated page as if it were
+    whole: a half article would be stored as the article. Must sit after (above)
+    HttpCompressionMiddleware (590) so it sees the compressed body.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "TruncatedGzipMiddleware":
+        """Build with the DOWNLOAD_MAXSIZE limit."""
+        return cls(crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        """Raise TruncatedBodyError for a gzip-encoded body that ends mid-stream."""
+        encodings = b",".join(response.headers.getlist("Content-Encoding")).lower().split(b",")
+        if request.method == "HEAD" or encodings[-1].strip() not in (b"gzip", b"x-gzip"):
+            return response
+        if gzip_truncated(response.body, self.limit):
+            raise TruncatedBodyError(f"gzip body of {response.url} is truncated ({len(response.body)} bytes)")
+        return response

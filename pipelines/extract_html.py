@@ -10,27 +10,30 @@ import re
 
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
+from w3lib.encoding import resolve_encoding
 
-# WHATWG maps these labels to windows-1252; real pages labelled latin-1 routinely use 0x80-0x9f
-_ALIASES = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "us-ascii": "cp1252",
-            "ascii": "cp1252", "iso8859-1": "cp1252", "l1": "cp1252"}
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.\-]+)""", re.I)
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 # bytes that never occur in text documents (NUL, other C0 controls except tab/newlines/form feed, ESC)
 _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
 _MAX_CONTROL_SHARE = 0.01
+# a declared legacy charset is still used when at most this share of characters is undecodable
+_MAX_REPLACED_SHARE = 0.001
 
 
 def _codec(label: str | None) -> str | None:
-    """Return a Python codec name for a charset label, or None when unknown."""
+    """Return a Python codec name for a charset label as browsers read it, or None when unusable.
+
+    WHATWG's mapping (via w3lib): latin-1 and ascii mean windows-1252, gb2312 and gbk mean
+    gb18030, Shift_JIS means cp932 (the Windows extensions real pages use). UTF-7 is refused,
+    and UTF-16/32 labels count only with a byte-order mark.
+    """
     if not label:
         return None
-    label = label.strip().strip("\"'").lower()
-    label = _ALIASES.get(label, label)
-    try:
-        return codecs.lookup(label).name
-    except LookupError:
+    name = resolve_encoding(label.strip().strip("\"'"))
+    if name is None or name.startswith(("utf-16", "utf-32")):
         return None
+    return name
 
 
 def looks_binary(body: bytes) -> bool:
@@ -45,24 +48,35 @@ def looks_binary(body: bytes) -> bool:
 def decode_body(body: bytes | str, encoding: str | None = None) -> str | None:
     """Decode an HTTP body to text, or return None when it is not a text document.
 
-    Order: byte-order mark (it wins over the header, as browsers do), HTTP charset, <meta charset>,
-    UTF-8, then windows-1252 which accepts any byte sequence.
+    Order: byte-order mark (it wins over the header, as browsers do); UTF-8 when the body has
+    non-ASCII bytes and is valid UTF-8 (legacy text almost never is, so a lying label loses);
+    the HTTP charset, then <meta charset>; windows-1252, which accepts almost any byte. A
+    declared legacy charset that fails on a few corrupt bytes is still used, with replacements.
     """
     if isinstance(body, str):
         return body
     if not body or looks_binary(body):
         return None
-    candidates: list[str | None] = [name for bom, name in _BOMS if body.startswith(bom)]
+    for bom, name in _BOMS:
+        if body.startswith(bom):
+            return body.decode(name, errors="replace")
+    if not body.isascii():
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
     meta = _META_CHARSET.search(body[:4096])
-    candidates += [_codec(encoding), _codec(meta.group(1).decode("ascii", "ignore")) if meta else None,
-                   "utf-8", "cp1252"]
-    for codec in candidates:
-        if codec is None:
-            continue
+    declared = [c for c in (_codec(encoding), _codec(meta.group(1).decode("ascii", "ignore")) if meta else None)
+                if c is not None and c != "utf-8"]
+    for codec in [*declared, "cp1252"]:
         try:
             return body.decode(codec)
         except (UnicodeDecodeError, LookupError):
             continue
+    for codec in declared:
+        text = body.decode(codec, errors="replace")
+        if text.count("\ufffd") <= _MAX_REPLACED_SHARE * len(text):
+            return text
     return body.decode("utf-8", errors="replace")
 
 

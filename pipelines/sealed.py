@@ -7,6 +7,7 @@ never meets a half-written line.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import time
@@ -31,6 +32,8 @@ class SealedFile:
         self.part = directory / f"{stem}.part"
         self.final = directory / f"{stem}.jsonl"
         self._fh = open(self.part, "a", encoding="utf-8")
+        # Held while writing: recovery leaves a .part alone while its writer lives (other workers).
+        fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.lines = 0
         self.opened = time.monotonic()
 
@@ -44,16 +47,28 @@ class SealedFile:
         """fsync what was written so far."""
         os.fsync(self._fh.fileno())
 
-    def seal(self) -> Path | None:
-        """fsync, close and rename to ``.jsonl``; an empty file is removed instead."""
+    def close(self) -> None:
+        """fsync and close, leaving the ``.part`` in place (see :meth:`publish`)."""
         self.sync()
         self._fh.close()
+
+    def publish(self) -> Path | None:
+        """Rename the closed ``.part`` to ``.jsonl``; an empty file is removed instead."""
         if not self.lines:
             self.part.unlink(missing_ok=True)
             return None
         os.replace(self.part, self.final)
         fsync_dir(self.final.parent)
         return self.final
+
+    def seal(self) -> Path | None:
+        """Close and publish in one step (when no state must be committed in between)."""
+        self.close()
+        return self.publish()
+
+
+class PartInUse(RuntimeError):
+    """The ``.part`` file belongs to a writer that is still running."""
 
 
 def recover_part(path: Path) -> tuple[Path | None, list[dict[str, Any]]]:
@@ -64,7 +79,12 @@ def recover_part(path: Path) -> tuple[Path | None, list[dict[str, Any]]]:
     nothing was complete) and its records, so the caller can record them as
     seen before anything new is written.
     """
-    data = path.read_bytes()
+    with open(path, "rb") as probe:
+        try:
+            fcntl.flock(probe.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PartInUse(f"{path} is being written by a live process") from None
+        data = probe.read()
     keep = data.rfind(b"\n") + 1  # 0 when there is no complete line
     if keep < len(data):
         with open(path, "r+b") as fh:

@@ -138,7 +138,12 @@ def open_store(crawler: Crawler) -> DedupeStore:
     """
     store = getattr(crawler, _CRAWLER_ATTR, None)
     if store is None:
-        store = SQLiteStore(crawler.settings.get("AUTONEWS_STATE") or DEFAULT_STATE_PATH)
+        if crawler.settings.get("AUTONEWS_REDIS_URL"):  # distributed workers share one Redis (pipelines/state_redis.py)
+            from pipelines.state_redis import RedisStore
+
+            store = RedisStore.from_settings(crawler.settings)
+        else:
+            store = SQLiteStore(crawler.settings.get("AUTONEWS_STATE") or DEFAULT_STATE_PATH)
         setattr(crawler, _CRAWLER_ATTR, store)
 
         def _closed(**_: object) -> None:

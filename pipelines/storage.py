@@ -20,7 +20,7 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
-from pipelines.sealed import SealedFile, recover_part
+from pipelines.sealed import PartInUse, SealedFile, recover_part
 from pipelines.state import close_store, open_store
 
 logger = logging.getLogger(__name__)
@@ -87,7 +87,10 @@ class StoragePipeline:
         """Seal leftover ``*.part`` files and record their articles as seen."""
         stats = self.crawler.stats
         for part in sorted(self.root.glob("articles*/*/*.part")):
-            final, records = recover_part(part)
+            try:
+                final, records = recover_part(part)
+            except PartInUse:
+                continue
             for record in records:
                 self.store.add_record(record)
             self.store.commit()
@@ -149,10 +152,16 @@ class StoragePipeline:
         self.uncommitted = 0
 
     def seal(self, key: tuple[str, str]) -> None:
-        """Seal one file (making its lines durable first) and commit the state."""
-        path = self.files.pop(key).seal()
+        """Seal one file: fsync, commit the state, then publish it as ``.jsonl``.
+
+        In this order a kill at any point leaves either a ``.part`` (recovered and
+        recorded by the next run) or a published file whose articles are recorded.
+        """
+        sealed = self.files.pop(key)
+        sealed.close()
         self.store.commit()
         self.uncommitted = 0
+        path = sealed.publish()
         if path is not None:
             self.crawler.stats.inc_value("autonews/sealed_files")
             logger.info("Sealed %s", path)

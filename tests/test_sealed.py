@@ -43,3 +43,15 @@ def test_recovery_of_a_part_with_no_complete_line_removes_it(tmp_path: Path) -> 
     part.write_bytes(b'{"url": "tor')
     assert recover_part(part) == (None, [])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_live_writers_part_is_not_recovered(tmp_path: Path) -> None:
+    import pytest
+
+    from pipelines.sealed import PartInUse
+
+    live = SealedFile(tmp_path, "worker-a-00001")
+    live.write({"url": "a"})
+    with pytest.raises(PartInUse):
+        recover_part(live.part)
+    assert live.seal() == tmp_path / "worker-a-00001.jsonl"

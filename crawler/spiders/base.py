@@ -9,7 +9,8 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.errors import count_failure
+from crawler.errors import count_error, count_failure
+from pipelines.extract_html import looks_binary
 
 #: Content types that may hold an article; anything else is skipped and counted.
 HTML_TYPES = (b"text/html", b"application/xhtml+xml", b"text/plain", b"")
@@ -58,6 +59,12 @@ class NewsSpiderBase(scrapy.Spider):
         if ctype not in HTML_TYPES:
             self.crawler.stats.inc_value("autonews/errors/not_html")
             self.logger.warning("Skipping %s: content type %r is not HTML", response.url, ctype.decode("latin-1"))
+            return
+        # Served as HTML but not a document at all: a server fault, not a page without an article.
+        problem = "empty_body" if not response.body.strip() else "binary_body" if looks_binary(response.body) else None
+        if problem:
+            count_error(self.crawler.stats, problem, source)
+            self.logger.warning("Skipping %s: %s (%d bytes)", response.url, problem.replace("_", " "), len(response.body))
             return
         yield {
             "url": response.url,

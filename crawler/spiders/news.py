@@ -49,6 +49,17 @@ class NewsSpider(NewsSpiderBase):
 
     async def start(self) -> AsyncIterator[Any]:
         """Yield one discovery request per feed, sitemap and section page."""
+        if self.crawler.settings.get("AUTONEWS_REDIS_URL"):  # distributed worker: seeds only when elected (crawler/seed.py)
+            from crawler.seed import worker_start
+
+            async for request in worker_start(self):
+                yield request
+            return
+        for request in self.seed_requests():
+            yield request
+
+    def seed_requests(self) -> Iterator[scrapy.Request]:
+        """One discovery request per feed, sitemap and section page of the registry."""
         for source in self.sources.values():
             for url in source.feeds:
                 yield self.discovery_request(url, source, self.parse_feed)

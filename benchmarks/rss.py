@@ -1,0 +1,75 @@
+"""Peak resident memory of a process tree (a crawl and its pool workers), sampled in a thread."""
+from __future__ import annotations
+
+import threading
+import time
+
+import psutil
+
+
+def tree_rss(pid: int, cpu: dict[int, float] | None = None) -> int:
+    """Resident bytes of ``pid`` plus all its live descendants (0 once it is gone).
+
+    When ``cpu`` is given, each process's user + system CPU seconds so far are stored in it by pid.
+    """
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    total = 0
+    for proc in procs:
+        try:
+            with proc.oneshot():
+                total += proc.memory_info().rss
+                if cpu is not None:
+                    times = proc.cpu_times()
+                    cpu[proc.pid] = times.user + times.system
+        except psutil.Error:
+            continue  # a worker that just exited
+    return total
+
+
+class RssSampler:
+    """Samples ``tree_rss(pid)`` every ``interval`` seconds until stopped; keeps the peak and a timeline.
+
+    Use as a context manager around the process's lifetime.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.peak = 0
+        self.samples: list[tuple[float, int]] = []  # (seconds since start, bytes)
+        self.cpu: dict[int, float] = {}  # last CPU seconds seen per pid of the tree
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+
+    def _run(self) -> None:
+        started = time.perf_counter()
+        while not self._stop.is_set():
+            rss = tree_rss(self.pid, self.cpu)
+            if rss:
+                self.peak = max(self.peak, rss)
+                self.samples.append((time.perf_counter() - started, rss))
+            self._stop.wait(self.interval)
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds used by the tree's processes (as last sampled: up to one interval short each)."""
+        return sum(self.cpu.values())
+
+    def peak_between(self, start: float, end: float) -> int:
+        """Highest sample taken between ``start`` and ``end`` (fractions of the sampled span)."""
+        if not self.samples:
+            return 0
+        span = self.samples[-1][0] or 1.0
+        inside = [rss for t, rss in self.samples if start * span <= t <= end * span]
+        return max(inside, default=0)
+
+    def __enter__(self) -> "RssSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()

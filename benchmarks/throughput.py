@@ -1,0 +1,211 @@
+"""Crawl throughput: ``autonews crawl`` of a local site against a one-process trafilatura loop.
+
+    python -m benchmarks.throughput [--pages N] [--plain-pages K] [--with-peers] [-s KEY=VALUE]...
+
+Builds a site of N distinct pages from the article-extraction benchmark's HTML in a temp dir
+(see benchmarks/throughput_site.py), serves it from a separate process on 127.0.0.1, and in
+one run measures:
+
+- the full crawl (fetch + extract + language + dedupe + store) as ``autonews crawl`` in a
+  subprocess: wall time from start to exit, pages/s, peak RSS of its process tree (main process
+  plus pool workers, sampled every 50 ms) and the CPU seconds it used;
+- a plain loop of ``trafilatura.extract(html, include_comments=False)`` over the same HTML strings
+  in this process (only the loop is timed; the first K pages, default min(N, 2000));
+- with ``--with-peers``: trafilatura's own CLI over the same URL list and news-please on the same
+  pages, each in its own virtualenv under ~/.cache/autonews-bench (created on first use).
+
+Prints a table; the ratio is crawl pages/s divided by plain-loop pages/s.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.quality import DEFAULT_BENCH
+from benchmarks.rss import RssSampler
+from benchmarks.throughput_site import build_site, url_list
+
+MB = 1024 * 1024
+CRAWL_SETTINGS = ("AUTOTHROTTLE_ENABLED=False", "DOWNLOAD_DELAY=0", "CONCURRENT_REQUESTS_PER_DOMAIN=16",
+                  "ROBOTSTXT_OBEY=False", "LOG_LEVEL=INFO")
+_SUMMARY = re.compile(r"pages fetched: (\d+), articles written: (\d+)")
+
+
+@dataclass
+class Row:
+    """One line of the results table."""
+
+    name: str
+    pages: int | None = None
+    seconds: float | None = None
+    peak_rss: int | None = None
+    cpu: float | None = None
+    note: str = ""
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float | None:
+        """Pages per second, when measured."""
+        return self.pages / self.seconds if self.pages and self.seconds else None
+
+
+def start_server(root: Path) -> tuple[subprocess.Popen[str], str]:
+    """Serve ``root`` from a separate process; returns it and its base URL."""
+    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.throughput_server", str(root)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parents[1])
+    assert proc.stdout is not None
+    base_url = proc.stdout.readline().strip()
+    if not base_url.startswith("http://"):
+        proc.kill()
+        raise RuntimeError("benchmark server did not start")
+    return proc, base_url
+
+
+def stop_server(proc: subprocess.Popen[str]) -> None:
+    """Close the server's stdin (its stop signal) and wait for it."""
+    assert proc.stdin is not None
+    proc.stdin.close()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def autonews_exe() -> str:
+    """The ``autonews`` console script of this interpreter's environment."""
+    script = Path(sys.executable).parent / "autonews"
+    return str(script) if script.exists() else "autonews"
+
+
+def run_crawl(registry: Path, base_url: str, work: Path, overrides: list[str]) -> Row:
+    """Run ``autonews crawl`` over the site in a subprocess, timing it and sampling its memory."""
+    output = work / "output"
+    subst = json.dumps({"{{BASE}}": base_url})
+    cmd = [autonews_exe(), "crawl", "--sources", str(registry), "--output", str(output),
+           "--log-file", str(work / "crawl.log"), "-s", f"AUTONEWS_SUBSTITUTIONS={subst}"]
+    for setting in (*CRAWL_SETTINGS, *overrides):
+        cmd += ["-s", setting]
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=work)
+    with RssSampler(proc.pid) as sampler:
+        out, err = proc.communicate()
+    seconds = time.perf_counter() - started
+    match = _SUMMARY.search(err)
+    row = Row("autonews crawl (fetch+extract+language+dedupe+store)", seconds=seconds, peak_rss=sampler.peak,
+              cpu=sampler.cpu_seconds())
+    if proc.returncode != 0 or match is None:
+        row.note = f"FAILED (exit {proc.returncode}): {err.strip()[-300:]}"
+        return row
+    row.pages = int(match.group(1))
+    written = int(match.group(2))
+    row.note = f"{written} articles written" + (f"; {err.strip().splitlines()[0]}" if written != row.pages else "")
+    row.extra = {"written": written, "rss_first_half": sampler.peak_between(0, 0.5),
+                 "rss_second_half": sampler.peak_between(0.5, 1.0)}
+    return row
+
+
+def run_plain(htmls: list[str]) -> Row:
+    """Time ``trafilatura.extract(html, include_comments=False)`` over ``htmls`` in this process."""
+    import trafilatura
+
+    logging.disable(logging.WARNING)  # trafilatura logs every discarded page
+    trafilatura.extract(htmls[0], include_comments=False)  # imports and caches warmed, as in a crawl's workers
+    started = time.perf_counter()
+    cpu = time.process_time()
+    for html in htmls:
+        trafilatura.extract(html, include_comments=False)
+    seconds = time.perf_counter() - started
+    return Row("trafilatura.extract loop, 1 process, HTML in memory", pages=len(htmls), seconds=seconds,
+               cpu=time.process_time() - cpu)
+
+
+def fmt(value: float | None, spec: str) -> str:
+    """Format a figure, or a dash when it was not measured."""
+    return "-" if value is None else format(value, spec)
+
+
+def table(rows: list[Row], plain: Row) -> str:
+    """The results as a Markdown table."""
+    lines = ["| run | pages | wall s | pages/s | x plain loop | peak RSS MB | CPU s | note |",
+             "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for row in rows:
+        ratio = row.rate / plain.rate if row.rate and plain.rate else None
+        lines.append(f"| {row.name} | {row.pages or '-'} | {fmt(row.seconds, '.1f')} | {fmt(row.rate, '.1f')} | "
+                     f"{fmt(ratio, '.2f')} | {fmt(row.peak_rss / MB if row.peak_rss else None, '.0f')} | "
+                     f"{fmt(row.cpu, '.1f')} | {row.note} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build and serve the site, run the crawl, the plain loop and (optionally) the peers; print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=1000, help="pages on the site (default 1000)")
+    parser.add_argument("--plain-pages", type=int, default=None,
+                        help="pages the plain trafilatura loop times (default min(pages, 2000))")
+    parser.add_argument("--bench", type=Path, default=DEFAULT_BENCH)
+    parser.add_argument("--with-peers", action="store_true",
+                        help="also run trafilatura's CLI and news-please (own virtualenvs, created on demand)")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir (site, output, crawl log)")
+    parser.add_argument("-s", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra setting for the crawl (repeatable), e.g. -s AUTONEWS_WORKERS=2")
+    args = parser.parse_args(argv)
+    if not (args.bench / "ground-truth.json").is_file():
+        print(f"no benchmark at {args.bench}")
+        return 2
+
+    work = Path(tempfile.mkdtemp(prefix="autonews-throughput-"))
+    registry, htmls = build_site(args.bench, work / "site", args.pages)
+    server, base_url = start_server(work / "site")
+    server_cpu_before = _cpu_of(server.pid)
+    try:
+        crawl = run_crawl(registry, base_url, work, args.overrides)
+        server_cpu = _cpu_of(server.pid) - server_cpu_before
+        plain = run_plain(htmls[: args.plain_pages or min(args.pages, 2000)])
+        rows = [crawl, plain]
+        if args.with_peers:
+            from benchmarks.throughput_peers import run_peers
+
+            (work / "urls.txt").write_text(url_list(base_url, args.pages), encoding="utf-8")
+            rows += run_peers(work, work / "urls.txt", work / "site", args.pages)
+    finally:
+        stop_server(server)
+
+    workers = next((o.split("=", 1)[1] for o in args.overrides if o.startswith("AUTONEWS_WORKERS=")), "default")
+    print(f"throughput: {args.pages} pages from {args.bench.name} (every copy varied, canonical tags removed), "
+          f"{os.cpu_count()} cores, AUTONEWS_WORKERS={workers}, site served by a separate process "
+          f"(used {server_cpu:.1f} CPU s during the crawl)")
+    print(table(rows, plain))
+    if crawl.rate and plain.rate:
+        print(f"ratio crawl / plain loop: {crawl.rate / plain.rate:.2f}   peak RSS of the crawl: "
+              f"{(crawl.peak_rss or 0) / MB:.0f} MB (first half of the run {crawl.extra['rss_first_half'] / MB:.0f} MB, "
+              f"second half {crawl.extra['rss_second_half'] / MB:.0f} MB)")
+    if args.keep:
+        print(f"kept: {work}")
+    else:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+    return 0 if crawl.rate else 1
+
+
+def _cpu_of(pid: int) -> float:
+    """User + system CPU seconds of a live process."""
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+if __name__ == "__main__":
+    sys.exit(main())

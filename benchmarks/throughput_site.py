@@ -1,0 +1,99 @@
+"""The throughput benchmark's site: N distinct article pages made from the 181 benchmark pages.
+
+Page ``i`` is benchmark page ``i % 181``. So that deduplication keeps every copy, each page
+(the first copies too) gets a different word in place of every third word of its visible
+text (script and style untouched), which leaves no shared 3-word shingle between two
+copies, and its rel=canonical / og:url tags are removed (copies would otherwise all claim
+the original article's URL). The markup, and so the extraction work, stays that of a real page.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import re
+from pathlib import Path
+
+BASE = "{{BASE}}"
+# plain English words, so language detection still sees English text
+VOCABULARY = (
+    "road engine market battery station driver company report plant price model brand supply range "
+    "charge launch sales dealer factory cost design motor power electric hybrid fleet service order "
+    "truck vehicle wheel system network energy fuel project partner program quarter profit demand "
+    "customer product segment software safety testing version feature journey highway garage city "
+    "country region policy tariff subsidy investor analyst worker union contract deal capacity "
+    "volume export import growth decline forecast target level record result option value share "
+    "market future plan review update announcement statement interview budget output schedule"
+).split()
+_TAG = re.compile(r"(<!--.*?-->|<[^>]*>)", re.S)
+_WORD = re.compile(r"(?<![&#\w])[A-Za-z]{3,}(?![\w;])")
+_RAW_TEXT = re.compile(r"<(script|style|textarea)\b", re.I)
+_CANONICAL = re.compile(r"""<link\b[^>]*\brel\s*=\s*["']?canonical\b[^>]*>"""
+                        r"""|<meta\b[^>]*\b(?:property|name)\s*=\s*["']?og:url\b[^>]*>""", re.I)
+
+
+def load_pages(bench: Path) -> list[tuple[str, bytes]]:
+    """``(id, html bytes)`` of every benchmark page, in a stable order."""
+    truth = json.loads((bench / "ground-truth.json").read_text(encoding="utf-8"))
+    return [(key, gzip.decompress((bench / "html" / f"{key}.html.gz").read_bytes())) for key in sorted(truth)]
+
+
+def vary(html: str, copy: int) -> str:
+    """``html`` with every third visible word replaced (seeded by ``copy``) and no canonical URL."""
+    rng = random.Random(copy)
+    count = 0
+
+    def swap(match: re.Match[str]) -> str:
+        nonlocal count
+        count += 1
+        return rng.choice(VOCABULARY) if count % 3 == 0 else match.group(0)
+
+    out: list[str] = []
+    raw_until: str | None = None
+    for part in _TAG.split(_CANONICAL.sub("", html)):
+        if part.startswith("<"):
+            if raw_until is None:
+                opened = _RAW_TEXT.match(part)
+                if opened and not part.endswith("/>"):
+                    raw_until = f"</{opened.group(1).lower()}"
+            elif part.lower().startswith(raw_until):
+                raw_until = None
+            out.append(part)
+        else:
+            out.append(part if raw_until is not None else _WORD.sub(swap, part))
+    return "".join(out)
+
+
+def page_path(i: int) -> str:
+    """URL path of page ``i``."""
+    return f"/news/{i:05d}.html"
+
+
+def build_site(bench: Path, root: Path, n: int) -> tuple[Path, list[str]]:
+    """Write N pages, sitemap.xml, robots.txt and a registry under ``root``.
+
+    Returns the registry path and the decoded HTML of every page (for the single-process loop).
+    """
+    sources = load_pages(bench)
+    (root / "news").mkdir(parents=True, exist_ok=True)
+    htmls: list[str] = []
+    for i in range(n):
+        _, body = sources[i % len(sources)]
+        text = vary(body.decode("utf-8", errors="replace"), i)
+        (root / page_path(i).lstrip("/")).write_text(text, encoding="utf-8")
+        htmls.append(text)
+    urls = "".join(f"<url><loc>{BASE}{page_path(i)}</loc></url>\n" for i in range(n))
+    (root / "sitemap.xml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{urls}</urlset>\n', encoding="utf-8")
+    (root / "robots.txt").write_text("User-agent: *\nAllow: /\n", encoding="utf-8")
+    registry = root.parent / "registry.yaml"
+    registry.write_text(
+        "sources:\n  - name: bench\n"
+        f"    sitemaps: ['{BASE}/sitemap.xml']\n    language: en\n    download_delay: 0\n", encoding="utf-8")
+    return registry, htmls
+
+
+def url_list(base_url: str, n: int) -> str:
+    """The N page URLs, one per line (the input of trafilatura's own CLI)."""
+    return "".join(f"{base_url}{page_path(i)}\n" for i in range(n))
