@@ -155,6 +155,8 @@ def main() -> None:
     parser.add_argument("--variants", type=int, default=3, help="variants per benchmark body")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--deployed-only", action="store_true", help="only score pipelines.neardup")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 unless the deployed setting has recall >= 0.98 and no false merge")
     args = parser.parse_args()
 
     bodies, seed_texts = load_texts()
@@ -163,8 +165,11 @@ def main() -> None:
     variants = [(i, make_variant(b, rng, vocabulary)) for i, b in enumerate(bodies) for _ in range(args.variants)]
     print(f"{len(bodies)} originals, {len(variants)} variants, {len(seed_texts)} seed texts\n")
 
-    if args.deployed_only:
-        evaluate_deployed(bodies, variants, seed_texts)
+    if args.deployed_only or args.check:
+        deployed = evaluate_deployed(bodies, variants, seed_texts)
+        if args.check and (deployed["recall"] < 0.98 or deployed["false_merges"] or deployed["wrong"]):
+            print(f"FAIL: deployed near-duplicate detection below the bar: {deployed}")
+            raise SystemExit(1)
         return
     num_perm = 128
     perms = MinHash(num_perm=num_perm, seed=1, scheme="affine32").permutations
@@ -205,15 +210,16 @@ def main() -> None:
     evaluate_deployed(bodies, variants, seed_texts)
 
 
-def evaluate_deployed(bodies: list[str], variants: list[tuple[int, str]], seed_texts: list[str]) -> None:
-    """Score the configuration in pipelines.neardup at a few thresholds."""
+def evaluate_deployed(bodies: list[str], variants: list[tuple[int, str]], seed_texts: list[str]) -> dict:
+    """Score the configuration in pipelines.neardup at a few thresholds; return the deployed one's result."""
     print("-- deployed: pipelines.neardup (16-bit mins, 32-bit band keys)")
     orig_d = [neardup.near_signature(t) for t in bodies]
     var_d = [(i, neardup.near_signature(t)) for i, t in variants]
     seeds_d = [neardup.near_signature(t) for t in seed_texts]
+    deployed: dict = {}
     for threshold in sorted({0.3, 0.35, neardup.NEAR_THRESHOLD, 0.5}):
         mark = " (deployed)" if threshold == neardup.NEAR_THRESHOLD else ""
-        evaluate(
+        result = evaluate(
             f"neardup k={neardup.SHINGLE_WORDS} {neardup.BANDS}x{neardup.ROWS} t={threshold}{mark}",
             orig_d,
             var_d,
@@ -222,6 +228,9 @@ def evaluate_deployed(bodies: list[str], variants: list[tuple[int, str]], seed_t
             lambda a, b: neardup.similarity(a.mins, b.mins),
             threshold,
         )
+        if mark:
+            deployed = result
+    return deployed
 
 
 if __name__ == "__main__":

@@ -67,6 +67,7 @@ def main() -> None:
     parser.add_argument("--bench", type=Path, default=DEFAULT_BENCH)
     parser.add_argument("--budget", type=int, default=None, help="char budget (default: module default)")
     parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument("--max-wrong", type=int, default=None, help="exit 1 when more pages than this are flagged wrongly")
     args = parser.parse_args()
 
     truth_json = json.loads((args.bench / "ground-truth.json").read_text(encoding="utf-8"))
@@ -119,6 +120,9 @@ def main() -> None:
     print(f"per-article mean: detection {detect_ms:.2f} ms, trafilatura.extract {extract_ms:.2f} ms, "
           f"ratio {detect_ms / extract_ms:.2f} (target <= 0.25); detection max "
           f"{max(r[6] for r in rows) * 1000:.2f} ms, median {statistics.median(r[6] for r in rows) * 1000:.2f} ms")
+    if args.max_wrong is not None and wrong > args.max_wrong:
+        print(f"FAIL: {wrong} pages flagged wrongly (at most {args.max_wrong} allowed)")
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ purpose (robots.txt, already stored, offsite), so those are told apart here.
 from __future__ import annotations
 
 import zlib
+from urllib.parse import urldefrag, urljoin
 
 from scrapy import Request
 from scrapy.crawler import Crawler
@@ -16,12 +17,17 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.statscollectors import StatsCollector
 from twisted.python.failure import Failure
+from w3lib.url import safe_url_string
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
 class TruncatedBodyError(Exception):
     """A compressed response body ends before its compressed stream does."""
+
+
+class RedirectLoopError(Exception):
+    """A redirect leads back to a URL already visited in the same redirect chain."""
 
 
 def failure_label(failure: Failure) -> str | None:
@@ -35,9 +41,11 @@ def failure_label(failure: Failure) -> str | None:
         message = str(exc)
         if "DOWNLOAD_MAXSIZE" in message:  # HttpCompressionMiddleware: a decompression bomb
             return "too_large"
-        if "max redirections" in message:  # RedirectMiddleware: a loop or an endless chain
+        if "max redirections" in message:  # RedirectMiddleware: an endless chain
             return "redirect_loop"
         return None
+    if failure.check(RedirectLoopError):
+        return "redirect_loop"
     if failure.check(DownloadCancelledError) and "max size" in str(exc):
         return "too_large"
     if failure.check(TruncatedBodyError):
@@ -115,4 +123,25 @@ class TruncatedGzipMiddleware:
             return response
         if gzip_truncated(response.body, self.limit):
             raise TruncatedBodyError(f"gzip body of {response.url} is truncated ({len(response.body)} bytes)")
+        return response
+
+
+class RedirectLoopMiddleware:
+    """Fail a redirect back to a URL already in its own chain (A -> B -> A) as a redirect loop.
+
+    Left alone, the duplicate filter drops the repeated request silently: no errback, no
+    error counted. Must sit after (above) RedirectMiddleware (600) to see the 3xx first.
+    """
+
+    _REDIRECTS = frozenset((301, 302, 303, 307, 308))
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        """Raise RedirectLoopError when the Location target was already visited in this chain."""
+        location = response.headers.get("Location")
+        if response.status not in self._REDIRECTS or not location or request.meta.get("dont_redirect"):
+            return response
+        target = urldefrag(urljoin(request.url, safe_url_string(location)))[0]
+        visited = {urldefrag(u)[0] for u in (*request.meta.get("redirect_urls", ()), request.url)}
+        if target in visited:
+            raise RedirectLoopError(f"redirect loop: {request.url} -> {target}")
         return response

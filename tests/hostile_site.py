@@ -73,6 +73,7 @@ class HostileSite:
         self.secret_path = secret_path
         self.hits: Counter[str] = Counter()
         self.requests: list[str] = []
+        self.statuses: Counter[int] = Counter()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -101,6 +102,11 @@ class HostileSite:
         """How many requests were made for paths (with query) starting with `prefix`."""
         with self._lock:
             return sum(n for path, n in self.hits.items() if path.startswith(prefix))
+
+    def status_count(self, status: int) -> int:
+        """How many responses with HTTP `status` were sent."""
+        with self._lock:
+            return self.statuses[status]
 
     # --- content -----------------------------------------------------------
 
@@ -179,10 +185,11 @@ class HostileSite:
 
     # --- HTTP --------------------------------------------------------------
 
-    def _record(self, target: str) -> None:
+    def _record(self, target: str, status: int) -> None:
         with self._lock:
             self.hits[target] += 1
             self.requests.append(target)
+            self.statuses[status] += 1
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         site = self
@@ -191,8 +198,8 @@ class HostileSite:
             protocol_version = "HTTP/1.0"  # one request per connection; close-delimited bodies
 
             def do_GET(self) -> None:  # noqa: N802 (http.server naming)
-                site._record(self.path)
                 reply = site.reply_for(self.path)
+                site._record(self.path, reply.status)
                 if reply.hang:
                     site._stop.wait(60)
                     return
