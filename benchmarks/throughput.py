@@ -110,7 +110,8 @@ def run_crawl(registry: Path, base_url: str, work: Path, overrides: list[str]) -
     row.pages = int(match.group(1))
     written = int(match.group(2))
     row.note = f"{written} articles written" + (f"; {err.strip().splitlines()[0]}" if written != row.pages else "")
-    row.extra = {"written": written, "rss_first_half": sampler.peak_between(0, 0.5),
+    main_cpu = sampler.cpu.get(proc.pid, 0.0)
+    row.extra = {"written": written, "main_cpu": main_cpu, "other_cpu": sampler.cpu_seconds() - main_cpu, "rss_first_half": sampler.peak_between(0, 0.5),
                  "rss_second_half": sampler.peak_between(0.5, 1.0)}
     return row
 
@@ -190,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ratio crawl / plain loop: {crawl.rate / plain.rate:.2f}   peak RSS of the crawl: "
               f"{(crawl.peak_rss or 0) / MB:.0f} MB (first half of the run {crawl.extra['rss_first_half'] / MB:.0f} MB, "
               f"second half {crawl.extra['rss_second_half'] / MB:.0f} MB)")
+        print(f"crawl CPU: main process {crawl.extra['main_cpu']:.1f} s, pool workers and helpers "
+              f"{crawl.extra['other_cpu']:.1f} s")
     if args.keep:
         print(f"kept: {work}")
     else:

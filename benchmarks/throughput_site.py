@@ -26,7 +26,8 @@ VOCABULARY = (
     "market future plan review update announcement statement interview budget output schedule"
 ).split()
 _TAG = re.compile(r"(<!--.*?-->|<[^>]*>)", re.S)
-_WORD = re.compile(r"(?<![&#\w])[A-Za-z]{3,}(?![\w;])")
+# any script: non-Latin pages (Cyrillic, CJK...) must differ between copies too
+_WORD = re.compile(r"(?<![&#\w])[^\W\d_]{2,}(?![\w;])")
 _RAW_TEXT = re.compile(r"<(script|style|textarea)\b", re.I)
 _CANONICAL = re.compile(r"""<link\b[^>]*\brel\s*=\s*["']?canonical\b[^>]*>"""
                         r"""|<meta\b[^>]*\b(?:property|name)\s*=\s*["']?og:url\b[^>]*>""", re.I)

@@ -46,7 +46,9 @@ def failure_label(failure: Failure) -> str | None:
         return None
     if failure.check(RedirectLoopError):
         return "redirect_loop"
-    if failure.check(DownloadCancelledError) and "max size" in str(exc):
+    if failure.check(DownloadCancelledError):
+        # Download handlers cancel only past DOWNLOAD_MAXSIZE (the streamed case carries no
+        # message) or when the crawl is being shut down, when counts no longer matter.
         return "too_large"
     if failure.check(TruncatedBodyError):
         return "truncated_body"

@@ -185,7 +185,8 @@ def single_node_demo(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     return {r["canonical_url"].split("/", 3)[3] for r in sealed_records(out)}
 
 
-def _check_union(output: Path, server: DemoServer, demo_paths: set[str]) -> list[dict]:
+def _check_union(output: Path, demo_paths: set[str]) -> list[dict]:
+    """Assert the sealed records under ``output`` hold every expected article exactly once; return them."""
     records = sealed_records(output)
     urls = Counter(r["canonical_url"] for r in records)
     assert [u for u, n in urls.items() if n > 1] == []
@@ -205,7 +206,7 @@ def test_three_workers_write_every_article_exactly_once(
     results = [_finish(p) for p in procs]
     for code, err in results:
         assert code == 0, err
-    records = _check_union(tmp_path, big_site[0], single_node_demo)
+    records = _check_union(tmp_path, single_node_demo)
     # Work was shared: every worker wrote articles into its own files.
     writers = Counter(part_instance(Path(p.name.replace(".jsonl", ".part"))).split("-")[0]
                       for p in tmp_path.glob("articles*/*/*.jsonl") for _ in p.read_text().splitlines())
@@ -215,10 +216,6 @@ def test_three_workers_write_every_article_exactly_once(
     assert report["stats"]["autonews/written"] == len(records)
     assert len(report["workers"]) == 3
     assert "round 1 (3 worker(s))" in results[-1][1]
-    # A second round (cron, an hour later) writes nothing new.
-    again = _finish(_worker(redis_url, big_site, tmp_path, "w1"))
-    assert again[0] == 0, again[1]
-    assert len(sealed_records(tmp_path)) == len(records)
 
 
 def _lines_of(output: Path, worker: str) -> int:
@@ -227,29 +224,44 @@ def _lines_of(output: Path, worker: str) -> int:
 
 def test_killed_worker_loses_nothing_and_nothing_doubles(
         redis_url: str, big_site: tuple[DemoServer, Path], single_node_demo: set[str], tmp_path: Path) -> None:
-    # Seal rarely, so the killed worker leaves unsealed lines and uncommitted claims behind.
-    slow_seal = ("-s", "AUTONEWS_SEAL_EVERY_ITEMS=100000", "-s", "AUTONEWS_COMMIT_EVERY=40")
-    procs = [_worker(redis_url, big_site, tmp_path, f"w{i}", *slow_seal) for i in (1, 2, 3)]
+    shared, elsewhere = tmp_path / "shared", tmp_path / "elsewhere"
+    shared.mkdir()
+    elsewhere.mkdir()
+    # Seal rarely, commit every 20: the killed worker leaves committed and uncommitted lines behind.
+    slow_seal = ("-s", "AUTONEWS_SEAL_EVERY_ITEMS=100000", "-s", "AUTONEWS_COMMIT_EVERY=20")
+    procs = [_worker(redis_url, big_site, shared, f"w{i}", *slow_seal) for i in (1, 2, 3)]
     deadline = time.monotonic() + 120
-    while _lines_of(tmp_path, "w1") < 30 and procs[0].poll() is None:
+    while _lines_of(shared, "w1") < 50 and procs[0].poll() is None:
         assert time.monotonic() < deadline, "worker w1 wrote nothing"
-        time.sleep(0.05)
+        time.sleep(0.02)
     procs[0].send_signal(signal.SIGKILL)
     procs[0].wait()
     for proc in procs[1:]:
         code, err = _finish(proc)
         assert code == 0, err
-    assert _lines_of(tmp_path, "w1") >= 30  # the killed worker's unsealed file is still there
-    # A worker on another directory cannot see that file: it must re-fetch what w1 lost in flight.
+    left = _lines_of(shared, "w1")
+    assert left >= 50  # the killed worker's unsealed file is still there
+    substitutions = json.dumps({"{{BASE}}": big_site[0].base_url})
     seeded = run_cli("seed", "--redis", redis_url, "--sources", str(big_site[1]),
-                     "-s", f"AUTONEWS_SUBSTITUTIONS={json.dumps({'{{BASE}}': big_site[0].base_url})}", cwd=tmp_path)
+                     "-s", f"AUTONEWS_SUBSTITUTIONS={substitutions}", cwd=tmp_path)
     assert seeded.returncode == 0, seeded.stderr
-    # One more worker on the shared directory: recovers w1's file, fetches what is missing.
-    code, err = _finish(_worker(redis_url, big_site, tmp_path, "w4"))
+    assert "round 2" in seeded.stderr
+    # A worker on another machine cannot see w1's file: it re-fetches what w1 had not committed.
+    code, err = _finish(_worker(redis_url, big_site, elsewhere, "w4"))
     assert code == 0, err
-    _check_union(tmp_path, big_site[0], single_node_demo)
-    log = (tmp_path / "w4.log").read_text(encoding="utf-8")
+    taken_over = len(sealed_records(elsewhere))
+    assert taken_over > 0
+    # A worker on w1's machine then recovers w1's file: committed lines kept, taken-over ones dropped.
+    code, err = _finish(_worker(redis_url, big_site, shared, "w5"))
+    assert code == 0, err
+    log = (shared / "w5.log").read_text(encoding="utf-8")
     assert "of dead worker w1-" in log
+    for directory in (shared, elsewhere):
+        assert not list(directory.glob("articles*/*/*.part"))
+    shutil.copytree(elsewhere / "articles", shared / "articles", dirs_exist_ok=True)
+    _check_union(shared, single_node_demo)
+    kept = sum(p.read_bytes().count(b"\n") for p in shared.glob("articles/*/*-w1-*.jsonl"))
+    assert 20 <= kept < left  # at least the first commit survived; uncommitted lines went to w4
 
 
 def test_same_worker_id_twice_exits_75(redis_url: str, tmp_path: Path) -> None:

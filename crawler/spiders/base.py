@@ -7,6 +7,7 @@ from typing import Any
 
 import scrapy
 from scrapy.http import Response
+from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 from twisted.python.failure import Failure
 
 from crawler.errors import count_error, count_failure
@@ -39,6 +40,14 @@ def http_charset(response: Response) -> str | None:
 
 class NewsSpiderBase(scrapy.Spider):
     """Base for autonews spiders: turns article responses into page items."""
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        """Derive the User-Agent from ``AUTONEWS_CONTACT_URL`` unless one was set on the command line."""
+        super().update_settings(settings)
+        if settings.getpriority("USER_AGENT") < SETTINGS_PRIORITIES["spider"]:
+            contact = settings.get("AUTONEWS_CONTACT_URL") or ""
+            settings.set("USER_AGENT", f"autonews/0.1 (+{contact})" if contact else "autonews/0.1", priority="spider")
 
     def article_request(self, url: str, source: str, **meta: Any) -> scrapy.Request:
         """Build a request for a candidate article page."""
