@@ -27,35 +27,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.quality import DEFAULT_BENCH
 from benchmarks.rss import RssSampler
 from benchmarks.throughput_site import build_site, url_list
+from benchmarks.throughput_table import MB, Row, table
 
-MB = 1024 * 1024
 CRAWL_SETTINGS = ("AUTOTHROTTLE_ENABLED=False", "DOWNLOAD_DELAY=0", "CONCURRENT_REQUESTS_PER_DOMAIN=16",
                   "ROBOTSTXT_OBEY=False", "LOG_LEVEL=INFO")
 _SUMMARY = re.compile(r"pages fetched: (\d+), articles written: (\d+)")
-
-
-@dataclass
-class Row:
-    """One line of the results table."""
-
-    name: str
-    pages: int | None = None
-    seconds: float | None = None
-    peak_rss: int | None = None
-    cpu: float | None = None
-    note: str = ""
-    extra: dict[str, object] = field(default_factory=dict)
-
-    @property
-    def rate(self) -> float | None:
-        """Pages per second, when measured."""
-        return self.pages / self.seconds if self.pages and self.seconds else None
 
 
 def start_server(root: Path) -> tuple[subprocess.Popen[str], str]:
@@ -129,23 +110,6 @@ def run_plain(htmls: list[str]) -> Row:
     seconds = time.perf_counter() - started
     return Row("trafilatura.extract loop, 1 process, HTML in memory", pages=len(htmls), seconds=seconds,
                cpu=time.process_time() - cpu)
-
-
-def fmt(value: float | None, spec: str) -> str:
-    """Format a figure, or a dash when it was not measured."""
-    return "-" if value is None else format(value, spec)
-
-
-def table(rows: list[Row], plain: Row) -> str:
-    """The results as a Markdown table."""
-    lines = ["| run | pages | wall s | pages/s | x plain loop | peak RSS MB | CPU s | note |",
-             "|---|---:|---:|---:|---:|---:|---:|---|"]
-    for row in rows:
-        ratio = row.rate / plain.rate if row.rate and plain.rate else None
-        lines.append(f"| {row.name} | {row.pages or '-'} | {fmt(row.seconds, '.1f')} | {fmt(row.rate, '.1f')} | "
-                     f"{fmt(ratio, '.2f')} | {fmt(row.peak_rss / MB if row.peak_rss else None, '.0f')} | "
-                     f"{fmt(row.cpu, '.1f')} | {row.note} |")
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

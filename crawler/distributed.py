@@ -227,6 +227,8 @@ class WorkerExtension:
         if self.beat.running:
             self.beat.stop()
         if self.seed_only:
+            with contextlib.suppress(redis.RedisError):
+                self.store.forget_instance(self.instance)  # a seeder is no worker: do not delay elections
             self.client.close()
             return
         try:

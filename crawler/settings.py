@@ -47,6 +47,10 @@ HTTPCACHE_IGNORE_HTTP_CODES = [301, 302, 303, 307, 308, 404, 410, 500, 502, 503,
 DOWNLOADER_MIDDLEWARES = {
     # Skips article URLs already stored in an earlier run, before download.
     "crawler.seen.SeenUrlMiddleware": 50,
+    # A truncated gzip body is an error, not half an article.
+    "crawler.errors.TruncatedGzipMiddleware": 595,
+    # A redirect cycle (a -> b -> a) is counted instead of vanishing in the dupefilter.
+    "crawler.errors.RedirectLoopMiddleware": 610,
 }
 EXTENSIONS = {
     "crawler.runstatus.RunStatus": 500,

@@ -23,7 +23,7 @@ from pipelines.extract_meta import (
     normalize_date,
     raw_authors,
 )
-from pipelines.extract_text import main_text, run_trafilatura, split_lines
+from pipelines.extract_text import best_text, main_text, page_metadata, split_lines
 from pipelines.pool import cpu_pool
 
 # below these a page is a section front, a stub or an error page rather than an article
@@ -56,30 +56,31 @@ def extract_article(body: bytes | str, url: str, encoding: str | None = None, *,
     tree = parse_html(text) if text is not None else None
     if tree is None:
         return None
-    balanced = run_trafilatura(tree, url, with_metadata=True)
-    if balanced is None:
+    text = best_text(tree, url)
+    if text is None:
         return None
+    page = page_metadata(tree, url)
     objects, meta = jsonld_objects(tree), meta_values(tree)
     ld_title = next((o["headline"] for o in objects if isinstance(o.get("headline"), str)), None)
-    title = balanced.title or ld_title or None
+    title = page.title or ld_title or None
     headings = [title, ld_title, meta.get("og:title"), meta.get("twitter:title")]
     headings += [" ".join(h.text_content().split()) for h in tree.iter("h1")][:2]
-    main = main_text(tree, url, balanced.text or "", headings)
+    main = main_text(tree, url, text, headings)
     lines = split_lines(main)
     if len(main) < min_chars or len(lines) < min_paragraphs or is_listing(tree, lines):
         return None
 
-    published = (first_date(objects, meta, "datePublished", PUBLISHED_META) or normalize_date(balanced.date)
+    published = (first_date(objects, meta, "datePublished", PUBLISHED_META) or normalize_date(page.date)
                  or visible_date(tree))
     return {
         "title": title,
-        "authors": clean_authors(raw_authors(objects, meta) or (balanced.author or "").split(";")),
+        "authors": clean_authors(raw_authors(objects, meta) or (page.author or "").split(";")),
         "published": published,
         "modified": first_date(objects, meta, "dateModified", MODIFIED_META),
-        "description": balanced.description or None,
-        "site_name": balanced.sitename or None,
-        "image": balanced.image or None,
-        "tags": _dedupe(list(balanced.categories or []) + list(balanced.tags or []) + keywords(objects, meta)),
+        "description": page.description or None,
+        "site_name": page.sitename or None,
+        "image": page.image or None,
+        "tags": _dedupe(list(page.categories or []) + list(page.tags or []) + keywords(objects, meta)),
         "text": main,
         "_declared_languages": declared_languages(tree, meta),
         "_canonical": canonical_url(tree, meta, url),

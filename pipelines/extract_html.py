@@ -18,7 +18,7 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codec
 _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
 _MAX_CONTROL_SHARE = 0.01
 # a declared legacy charset is still used when at most this share of characters is undecodable
-_MAX_REPLACED_SHARE = 0.001
+_MAX_REPLACED_SHARE = 0.01
 
 
 def _codec(label: str | None) -> str | None:
@@ -50,8 +50,8 @@ def decode_body(body: bytes | str, encoding: str | None = None) -> str | None:
 
     Order: byte-order mark (it wins over the header, as browsers do); UTF-8 when the body has
     non-ASCII bytes and is valid UTF-8 (legacy text almost never is, so a lying label loses);
-    the HTTP charset, then <meta charset>; windows-1252, which accepts almost any byte. A
-    declared legacy charset that fails on a few corrupt bytes is still used, with replacements.
+    the HTTP charset, then <meta charset>, strictly, then with replacements if only a few bytes
+    are corrupt; windows-1252, which accepts almost any byte; UTF-8 with replacements.
     """
     if isinstance(body, str):
         return body
@@ -68,16 +68,21 @@ def decode_body(body: bytes | str, encoding: str | None = None) -> str | None:
     meta = _META_CHARSET.search(body[:4096])
     declared = [c for c in (_codec(encoding), _codec(meta.group(1).decode("ascii", "ignore")) if meta else None)
                 if c is not None and c != "utf-8"]
-    for codec in [*declared, "cp1252"]:
+    for codec in declared:
         try:
             return body.decode(codec)
-        except (UnicodeDecodeError, LookupError):
+        except UnicodeDecodeError:
             continue
+    # A few corrupt bytes in a legacy multi-byte page: keep its charset rather than turn
+    # the whole page into windows-1252 mojibake.
     for codec in declared:
         text = body.decode(codec, errors="replace")
         if text.count("\ufffd") <= _MAX_REPLACED_SHARE * len(text):
             return text
-    return body.decode("utf-8", errors="replace")
+    try:
+        return body.decode("cp1252")
+    except UnicodeDecodeError:
+        return body.decode("utf-8", errors="replace")
 
 
 def parse_html(text: str) -> HtmlElement | None:

@@ -118,10 +118,15 @@ class HostileSite:
 
     def _build_routes(self) -> dict[str, Reply]:
         html, xml, rss = "text/html", "application/xml", "application/rss+xml"
-        page = lambda name, enc="utf-8", ctype=html: Reply(content_type=ctype, body=self.fixture(name, enc))  # noqa: E731
+
+        def page(name: str, enc: str = "utf-8", ctype: str = html) -> Reply:
+            return Reply(content_type=ctype, body=self.fixture(name, enc))
+
+        def error(status: int) -> Reply:
+            return Reply(status=status, body=f"<h1>HTTP {status}</h1>".encode())
+
         article_gz = gzip.compress(self.fixture("truncated.html"), mtime=0)
         sitemap_gz = gzip.compress(self.fixture("sitemap-posts.xml"), mtime=0)
-        error = lambda status: Reply(status=status, body=f"<h1>HTTP {status}</h1>".encode())  # noqa: E731
         return {
             "/robots.txt": page("robots.txt", ctype="text/plain"),
             "/feed.xml": page("feed.xml", ctype=rss),
@@ -197,7 +202,7 @@ class HostileSite:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.0"  # one request per connection; close-delimited bodies
 
-            def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+            def do_GET(self) -> None:
                 reply = site.reply_for(self.path)
                 site._record(self.path, reply.status)
                 if reply.hang:
@@ -221,7 +226,7 @@ class HostileSite:
                 for chunk in _chunks(reply):
                     self.wfile.write(chunk)
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass  # keep pytest output clean; `site.requests` records everything
 
         return Handler

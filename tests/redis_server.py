@@ -23,8 +23,9 @@ def free_port() -> int:
 class RedisServer:
     """A ``redis-server`` process in a temporary directory, stopped (and the directory removed) on exit."""
 
-    def __init__(self, directory: Path | None = None) -> None:
-        """Use ``directory`` for the server's files (default: a new temporary directory)."""
+    def __init__(self, directory: Path | None = None, extra_args: tuple[str, ...] = ()) -> None:
+        """Use ``directory`` for the server's files (default: a new temporary directory); ``extra_args`` go to redis-server."""
+        self.extra_args = extra_args
         self._own_dir = directory is None
         self.dir = Path(directory or tempfile.mkdtemp(prefix="autonews-redis-"))
         self.port = 0
@@ -41,7 +42,7 @@ class RedisServer:
         self.port = free_port()
         self.proc = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.dir), "--daemonize", "no", "--loglevel", "warning"],
+             "--dir", str(self.dir), "--daemonize", "no", "--loglevel", "warning", *self.extra_args],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis(port=self.port, socket_connect_timeout=1)
         deadline = time.monotonic() + 10

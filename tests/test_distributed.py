@@ -158,15 +158,32 @@ def big_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoSer
         yield server, registry
 
 
+_SPAWNED: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_workers() -> Iterator[None]:
+    """Kill (by process group) any worker a failed test left running."""
+    yield
+    while _SPAWNED:
+        proc = _SPAWNED.pop()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 def _worker(redis_url: str, site: tuple[DemoServer, Path], output: Path, worker: str, *extra: str) -> subprocess.Popen[str]:
     server, registry = site
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("SCRAPY_SETTINGS_MODULE", None)
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         [*autonews_cmd(), "crawl", "--redis", redis_url, "--sources", str(registry), "--output", str(output),
          "-s", f"AUTONEWS_SUBSTITUTIONS={json.dumps({'{{BASE}}': server.base_url})}",
          "-s", f"AUTONEWS_WORKER_ID={worker}", "--log-file", str(output / f"{worker}.log"), *FAST, *extra],
-        cwd=output, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=output, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)  # its own process group: a kill takes its extraction pool down with it
+    _SPAWNED.append(proc)
+    return proc
 
 
 def _finish(proc: subprocess.Popen[str]) -> tuple[int, str]:
@@ -234,7 +251,7 @@ def test_killed_worker_loses_nothing_and_nothing_doubles(
     while _lines_of(shared, "w1") < 50 and procs[0].poll() is None:
         assert time.monotonic() < deadline, "worker w1 wrote nothing"
         time.sleep(0.02)
-    procs[0].send_signal(signal.SIGKILL)
+    os.killpg(procs[0].pid, signal.SIGKILL)  # the worker and its pool processes, as a machine crash would
     procs[0].wait()
     for proc in procs[1:]:
         code, err = _finish(proc)
@@ -274,3 +291,11 @@ def test_same_worker_id_twice_exits_75(redis_url: str, tmp_path: Path) -> None:
     assert result.returncode == 75, result.stderr
     assert "busy" in result.stderr
     assert not client.exists("autonews:round")  # nothing was done
+
+
+def test_unreachable_redis_exits_1(tmp_path: Path) -> None:
+    result = run_cli("crawl", "--redis", "redis://127.0.0.1:1/0", "--sources", str(SITE_DIR.parent / "sources.yaml"),
+                     "--output", str(tmp_path), "-s", 'AUTONEWS_SUBSTITUTIONS={"{{BASE}}": "http://127.0.0.1:9"}',
+                     cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "cannot use Redis" in result.stderr

@@ -12,6 +12,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.linkextractors import LinkExtractor
 
+from crawler.errors import count_error
 from crawler.discovery import DiscoveryError, Entry, is_recent, parse_feed, parse_sitemap
 from crawler.sources import DEFAULT_SOURCES, Source, load_sources
 from crawler.spiders.base import NewsSpiderBase
@@ -49,7 +50,7 @@ class NewsSpider(NewsSpiderBase):
 
     async def start(self) -> AsyncIterator[Any]:
         """Yield one discovery request per feed, sitemap and section page."""
-        if self.crawler.settings.get("AUTONEWS_REDIS_URL"):  # distributed worker: seeds only when elected (crawler/seed.py)
+        if self.crawler.settings.get("AUTONEWS_REDIS_INSTANCE"):  # distributed worker: seeds only when elected (crawler/seed.py)
             from crawler.seed import worker_start
 
             async for request in worker_start(self):
@@ -101,9 +102,7 @@ class NewsSpider(NewsSpiderBase):
         return self.sources[response.meta["autonews_source"]]
 
     def _discovery_failed(self, response: Response, kind: str, exc: Exception) -> None:
-        self.crawler.stats.inc_value(f"autonews/errors/{kind}_parse")
-        self.crawler.stats.inc_value("autonews/errors/total")
-        self.crawler.stats.inc_value(f"autonews/source/{response.meta['autonews_source']}/errors")
+        count_error(self.crawler.stats, f"{kind}_parse", response.meta["autonews_source"])
         self.logger.warning("Broken %s %s: %s", kind, response.url, exc)
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
