@@ -28,6 +28,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+import psutil
 
 from benchmarks.quality import DEFAULT_BENCH
 from benchmarks.rss import RssSampler
@@ -77,11 +80,13 @@ def run_crawl(registry: Path, base_url: str, work: Path, overrides: list[str]) -
            "--log-file", str(work / "crawl.log"), "-s", f"AUTONEWS_SUBSTITUTIONS={subst}"]
     for setting in (*CRAWL_SETTINGS, *overrides):
         cmd += ["-s", setting]
+    machine = psutil.cpu_times()
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=work)
     with RssSampler(proc.pid) as sampler:
         out, err = proc.communicate()
     seconds = time.perf_counter() - started
+    busy = _busy_seconds(psutil.cpu_times()) - _busy_seconds(machine)
     match = _SUMMARY.search(err)
     row = Row("autonews crawl (fetch+extract+language+dedupe+store)", seconds=seconds, peak_rss=sampler.peak,
               cpu=sampler.cpu_seconds())
@@ -92,7 +97,7 @@ def run_crawl(registry: Path, base_url: str, work: Path, overrides: list[str]) -
     written = int(match.group(2))
     row.note = f"{written} articles written" + (f"; {err.strip().splitlines()[0]}" if written != row.pages else "")
     main_cpu = sampler.cpu.get(proc.pid, 0.0)
-    row.extra = {"written": written, "main_cpu": main_cpu, "other_cpu": sampler.cpu_seconds() - main_cpu, "rss_first_half": sampler.peak_between(0, 0.5),
+    row.extra = {"machine_busy": busy, "written": written, "main_cpu": main_cpu, "other_cpu": sampler.cpu_seconds() - main_cpu, "rss_first_half": sampler.peak_between(0, 0.5),
                  "rss_second_half": sampler.peak_between(0.5, 1.0)}
     return row
 
@@ -156,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{(crawl.peak_rss or 0) / MB:.0f} MB (first half of the run {crawl.extra['rss_first_half'] / MB:.0f} MB, "
               f"second half {crawl.extra['rss_second_half'] / MB:.0f} MB)")
         print(f"crawl CPU: main process {crawl.extra['main_cpu']:.1f} s, pool workers and helpers "
-              f"{crawl.extra['other_cpu']:.1f} s")
+              f"{crawl.extra['other_cpu']:.1f} s; the whole machine was busy {crawl.extra['machine_busy']:.1f} CPU s "
+              f"of {crawl.seconds * (os.cpu_count() or 1):.1f} during the crawl (other processes included)")
     if args.keep:
         print(f"kept: {work}")
     else:
@@ -166,10 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if crawl.rate else 1
 
 
+def _busy_seconds(times: Any) -> float:
+    """CPU seconds the whole machine spent not idle, from ``psutil.cpu_times()``."""
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
 def _cpu_of(pid: int) -> float:
     """User + system CPU seconds of a live process."""
-    import psutil
-
     times = psutil.Process(pid).cpu_times()
     return times.user + times.system
 

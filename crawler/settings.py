@@ -82,5 +82,12 @@ AUTONEWS_SINCE = ""  # e.g. "7d": skip feed/sitemap entries dated before that
 AUTONEWS_RUN_REPORT = True  # write <output>/runs/<run-id>.json
 AUTONEWS_DEMO_PORT = 8765  # autonews crawl --demo serves the demo site here
 
+# --- distributed crawling (autonews crawl --redis URL; see docs/distributed.md) ---
+AUTONEWS_REDIS_URL = ""  # set = worker mode: shared queue, dupefilter, dedupe state, lock, report
+AUTONEWS_REDIS_PREFIX = "autonews"
+AUTONEWS_REDIS_IDLE_SECONDS = 30  # a worker exits when the shared queue stays empty this long
+AUTONEWS_REDIS_WORKER_TIMEOUT = 60  # a worker silent this long is dead; its pending claims are freed
+AUTONEWS_WORKER_ID = ""  # default: the host name; part of every output file name
+
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
-
-from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
+from typing import TYPE_CHECKING, Any
 
 from pipelines.extract_authors import clean_authors
 from pipelines.extract_dateline import visible_date
@@ -25,6 +22,9 @@ from pipelines.extract_meta import (
 )
 from pipelines.extract_text import best_text, main_text, page_metadata, split_lines
 from pipelines.pool import cpu_pool
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
 
 # below these a page is a section front, a stub or an error page rather than an article
 MIN_TEXT_CHARS = 300
@@ -119,6 +119,9 @@ class ExtractPipeline:
     def merge(self, item: dict[str, Any], fields: dict[str, Any] | None) -> dict[str, Any]:
         """Merge extracted fields into the page item; drop it when it is not an article."""
         if fields is None:
+            # imported here: pool workers import this module for extract_article and need no Scrapy (44 MB each)
+            from scrapy.exceptions import DropItem
+
             self.stats.inc_value("autonews/not_article")
             raise DropItem(f"not an article: {item['url']}")
         declared = fields["_declared_languages"]

@@ -14,10 +14,10 @@ import os
 import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from scrapy import signals
-from scrapy.crawler import Crawler
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
 
 T = TypeVar("T")
 _ATTR = "_autonews_pool"
@@ -35,6 +35,7 @@ class CpuPool:
         self.workers = workers
         self.executor: ProcessPoolExecutor | None = None
         self.slots = asyncio.Semaphore(max(1, workers) * 2)
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` in a worker process (inline when the pool has no workers)."""
@@ -44,8 +45,11 @@ class CpuPool:
             # forkserver: forking the multi-threaded reactor process is unsafe.
             ctx = multiprocessing.get_context("forkserver")
             self.executor = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_ignore_sigint)
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            # an asyncio.Semaphore belongs to the loop it first waited in; a new loop (tests) needs a new one
+            self._loop, self.slots = loop, asyncio.Semaphore(max(1, self.workers) * 2)
         async with self.slots:
-            loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self.executor, fn, *args)
 
     def shutdown(self) -> None:
@@ -61,6 +65,9 @@ def cpu_pool(crawler: Crawler) -> CpuPool:
     ``AUTONEWS_WORKERS`` = 0 runs everything inline (handy for tests and
     debugging); unset means one worker per core.
     """
+    # imported here: workers import this module (through pipelines.extract) and need no Scrapy
+    from scrapy import signals
+
     pool = getattr(crawler, _ATTR, None)
     if pool is None:
         setting = crawler.settings.get("AUTONEWS_WORKERS")
