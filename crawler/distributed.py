@@ -5,7 +5,7 @@ What is shared through Redis, and by whom:
 - request queue and request dupefilter: the scrapy-redis scheduler (``SCHEDULER_PERSIST``
   so a worker that exits does not flush the queue of the others);
 - seen-URL and near-duplicate state: ``pipelines.state_redis.RedisStore``, picked by
-  ``open_store`` when ``AUTONEWS_REDIS_URL`` is set; :class:`WorkerDedupePipeline` claims
+  ``open_store`` when ``AUTONEWS_REDIS_URL`` is set; ``pipelines.worker.WorkerDedupePipeline`` claims
   articles atomically instead of check-then-add;
 - run lock: a lease per worker id (``crawler.lock.RedisRunLock``), so a cron start while
   the same worker is still running exits 75;
@@ -27,28 +27,22 @@ recovery_dropped,redis_errors}``.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
 import logging
 import os
 import socket
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import redis
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DontCloseSpider, DropItem
+from scrapy.exceptions import DontCloseSpider
 from scrapy.settings import Settings
 from twisted.internet import task
 
 from crawler.lock import LockedError, RedisRunLock
-from pipelines.dedupe import DUPLICATE_URL, DedupePipeline, dedupe_keys
-from pipelines.sealed import fsync_dir
 from pipelines.state_redis import DEFAULT_PREFIX, RedisStore
-from pipelines.storage import StoragePipeline
 
 logger = logging.getLogger(__name__)
 
@@ -93,8 +87,8 @@ def apply_worker_settings(settings: Settings, seed_only: bool = False) -> None:
     if seed_only:
         pipelines = {}
     else:
-        for old, new in (("pipelines.dedupe.DedupePipeline", "crawler.distributed.WorkerDedupePipeline"),
-                         ("pipelines.storage.StoragePipeline", "crawler.distributed.WorkerStoragePipeline")):
+        for old, new in (("pipelines.dedupe.DedupePipeline", "pipelines.worker.WorkerDedupePipeline"),
+                         ("pipelines.storage.StoragePipeline", "pipelines.worker.WorkerStoragePipeline")):
             if old in pipelines:
                 pipelines[new] = pipelines.pop(old)
     settings.set("ITEM_PIPELINES", pipelines, priority="cmdline")
@@ -242,103 +236,3 @@ class WorkerExtension:
             logger.warning("Could not push the final counters: %s", exc)
         finally:
             self.client.close()
-
-
-class WorkerDedupePipeline(DedupePipeline):
-    """The dedupe pipeline with one atomic Redis claim instead of check-then-add."""
-
-    def process_item(self, item: dict[str, Any], spider: object = None) -> dict[str, Any]:
-        """Claim the article; drop (or mark) it when another worker or an earlier article owns it."""
-        if self.store is None:
-            self.open_spider()
-        keys = dedupe_keys(item)
-        item["canonical_url"] = keys.canonical_url
-        item["fingerprint"] = keys.fingerprint
-        found = self.store.claim(keys.canonical_url, aliases=keys.aliases, fingerprint=keys.fingerprint,  # type: ignore[union-attr]
-                                 signature=keys.signature, threshold=self.threshold)
-        if found is None:
-            self._inc("dedupe/unique")
-            return item
-        kind, owner = found
-        self._inc(f"dedupe/{kind}")
-        if self.keep_duplicates and kind != DUPLICATE_URL:
-            item["duplicate_of"] = owner
-            self._inc(f"kept_duplicate/{kind}")
-            return item
-        self._inc(f"dropped/{kind}")
-        item.pop("body", None)
-        raise DropItem(f"{kind} of {owner}")
-
-
-def part_instance(part: Path) -> str | None:
-    """Return the worker instance (``<worker>-<pid>``) that wrote ``<time>-<worker>-<pid>-<n>.part``."""
-    stem = part.name[: -len(".part")]
-    stamp, sep, rest = stem.partition("-")
-    instance, sep2, _seq = rest.rpartition("-")
-    return instance if sep and sep2 and instance else None
-
-
-class WorkerStoragePipeline(StoragePipeline):
-    """Storage that recovers only dead workers' files, keeping the lines whose claims are still theirs."""
-
-    def close_spider(self) -> None:
-        """Seal everything; count claims found taken over at commit."""
-        store = self.store
-        super().close_spider()
-        self.crawler.stats.set_value("autonews/distributed/lost_claims", getattr(store, "lost_claims", 0))
-
-    def recover(self) -> None:
-        """Seal the ``*.part`` files of dead worker instances, keeping only lines nobody else took over."""
-        store: RedisStore = self.store
-        live = store.live_instances() - {store.instance}
-        for part in sorted(self.root.glob("articles*/*/*.part")):
-            owner = part_instance(part)
-            if owner is None or owner in live:
-                continue
-            with open(part, "rb") as handle:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    continue  # another worker on this directory is recovering it
-                if part.exists():
-                    self.recover_one(part, owner)
-
-    def recover_one(self, part: Path, owner: str) -> None:
-        """Claim each complete line as ``owner``'s heir, write the kept ones, commit, then seal."""
-        store: RedisStore = self.store
-        stats = self.crawler.stats
-        data = part.read_bytes()
-        lines = [line for line in data[: data.rfind(b"\n") + 1].splitlines() if line.strip()]
-        store.heartbeat(owner)  # adopt the dead instance while its lines are claimed
-        kept = []
-        try:
-            for line in lines:
-                record = json.loads(line)
-                if record.get("duplicate_of"):
-                    store.add_record(record)
-                    kept.append(line)
-                    continue
-                keys = dedupe_keys({"url": record["url"], "_canonical": record.get("canonical_url"),
-                                    "text": record.get("text") or ""})
-                if store.claim(keys.canonical_url, aliases=keys.aliases, fingerprint=keys.fingerprint,
-                               signature=keys.signature, heir=owner) is None:
-                    kept.append(line)
-            final = part.with_suffix(".jsonl")
-            if kept:
-                tmp = part.with_suffix(".recovering")
-                with open(tmp, "wb") as fh:
-                    fh.write(b"".join(line + b"\n" for line in kept))
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                store.commit()
-                os.replace(tmp, final)
-            else:
-                store.commit()
-            part.unlink()
-            fsync_dir(part.parent)
-        finally:
-            store.forget_instance(owner)
-        stats.inc_value("autonews/recovered/files")
-        stats.inc_value("autonews/recovered/articles", len(kept))
-        stats.inc_value("autonews/distributed/recovery_dropped", len(lines) - len(kept))
-        logger.warning("Recovered %d of %d article(s) of dead worker %s: %s", len(kept), len(lines), owner, final)

@@ -107,18 +107,12 @@ class DedupePipeline:
         keys = dedupe_keys(item)
         item["canonical_url"] = keys.canonical_url
         item["fingerprint"] = keys.fingerprint
-        found = find_duplicate(self.store, keys, self.threshold)
+        found = self.claim(keys)
         if found is None:
-            self.store.add(
-                keys.canonical_url, aliases=keys.aliases, fingerprint=keys.fingerprint, signature=keys.signature
-            )
             self._inc("dedupe/unique")
             return item
         kind, owner = found
         self._inc(f"dedupe/{kind}")
-        # Remember the copy's URLs (not its text) so it is not fetched again and later
-        # copies still match the first-seen article.
-        self.store.add(keys.canonical_url, aliases=keys.aliases)
         if self.keep_duplicates and kind != DUPLICATE_URL:
             item["duplicate_of"] = owner
             self._inc(f"kept_duplicate/{kind}")
@@ -126,3 +120,18 @@ class DedupePipeline:
         self._inc(f"dropped/{kind}")
         item.pop("body", None)
         raise DropItem(f"{kind} of {owner}")
+
+    def claim(self, keys: DedupeKeys) -> tuple[str, str] | None:
+        """Record the article as new and return None, or return ``(kind, owner)`` of what it duplicates.
+
+        A copy's URLs (not its text) are still recorded, so it is not fetched again and
+        later copies keep matching the first-seen article.
+        """
+        assert self.store is not None
+        found = find_duplicate(self.store, keys, self.threshold)
+        if found is None:
+            self.store.add(keys.canonical_url, aliases=keys.aliases, fingerprint=keys.fingerprint,
+                           signature=keys.signature)
+        else:
+            self.store.add(keys.canonical_url, aliases=keys.aliases)
+        return found

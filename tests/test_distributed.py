@@ -23,7 +23,7 @@ import redis
 from crawler.demo import SITE_DIR
 from crawler.demo.generate import generate_site
 from crawler.demo.server import DemoServer
-from crawler.distributed import part_instance
+from pipelines.worker import part_instance
 from crawler.lock import LockedError, RedisRunLock
 from crawler.seed import elect_seeder, round_report
 from pipelines.neardup import near_signature, text_fingerprint
