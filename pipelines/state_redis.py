@@ -47,10 +47,10 @@ from typing import Any
 
 import redis
 
-from pipelines.neardup import NEAR_THRESHOLD, NearSignature, near_signature, text_fingerprint
+from pipelines.neardup import NEAR_THRESHOLD, NearSignature
 from pipelines.state_redis_lua import BEAT, CLAIM, PRUNE, SETTLE
 from pipelines.state_sqlite import MAX_NEAR_CANDIDATES
-from pipelines.urls import canonicalize_url, url_aliases
+from pipelines.state_record import record_add_args
 
 DEFAULT_PREFIX = "autonews"
 DEFAULT_TIMEOUT = 60.0
@@ -155,14 +155,8 @@ class RedisStore:
 
     def add_record(self, record: dict) -> None:
         """Record an article from a written record (recovery of an interrupted run)."""
-        canonical = record.get("canonical_url") or canonicalize_url(record["url"])
-        aliases = url_aliases(record.get("url"), canonical)
-        if record.get("duplicate_of"):
-            self.add(canonical, aliases=aliases)
-            return
-        text = record.get("text") or ""
-        self.add(canonical, aliases=aliases, fingerprint=record.get("fingerprint") or text_fingerprint(text),
-                 signature=near_signature(text))
+        canonical, kwargs = record_add_args(record)
+        self.add(canonical, **kwargs)
 
     def _settle_pending(self, state: str) -> int:
         if not self.pending:

@@ -25,8 +25,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from pipelines.neardup import NEAR_THRESHOLD, NearSignature, near_signature, similarity, text_fingerprint
-from pipelines.urls import canonicalize_url, url_aliases
+from pipelines.neardup import NEAR_THRESHOLD, NearSignature, similarity
+from pipelines.state_record import record_add_args
 
 SCHEMA_VERSION = 1
 PAGE_SIZE = 4096
@@ -163,31 +163,9 @@ class SQLiteStore:
         self._conn.executemany("INSERT OR IGNORE INTO urls(h, doc) VALUES (?, ?)", [(_hash64(u), doc) for u in urls])
 
     def add_record(self, record: dict) -> None:
-        """Record an article from a written record (a line of an output file).
-
-        Its URLs are always recorded; its fingerprint and signature only when it is not
-        itself a kept duplicate (``duplicate_of``), so later copies match the original.
-        """
-        canonical = record.get("canonical_url") or canonicalize_url(record["url"])
-        aliases = url_aliases(record.get("url"), canonical)
-        if record.get("duplicate_of"):
-            self.add(canonical, aliases=aliases)
-            return
-        text = record.get("text") or ""
-        fetched = record.get("fetched_at")
-        try:
-            first_seen = datetime.fromisoformat(fetched) if fetched else None
-        except ValueError:
-            first_seen = None
-        if first_seen is not None and first_seen.tzinfo is None:
-            first_seen = first_seen.replace(tzinfo=timezone.utc)
-        self.add(
-            canonical,
-            aliases=aliases,
-            fingerprint=record.get("fingerprint") or text_fingerprint(text),
-            signature=near_signature(text),
-            first_seen=first_seen,
-        )
+        """Record an article from a written record (recovery of an interrupted run)."""
+        canonical, kwargs = record_add_args(record)
+        self.add(canonical, **kwargs)
 
     def commit(self) -> None:
         """Make every add since the last commit durable (fsynced: synchronous=FULL)."""
