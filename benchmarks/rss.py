@@ -7,6 +7,25 @@ import time
 import psutil
 
 
+def tree_pss(pid: int) -> int:
+    """Proportional set size of ``pid`` and its descendants: shared pages split between their users.
+
+    Slower to read than RSS (it walks /proc/PID/smaps), so it is sampled less often.
+    """
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    total = 0
+    for proc in procs:
+        try:
+            total += proc.memory_full_info().pss
+        except (psutil.Error, AttributeError):
+            continue
+    return total
+
+
 def tree_rss(pid: int, cpu: dict[int, float] | None = None) -> int:
     """Resident bytes of ``pid`` plus all its live descendants (0 once it is gone).
 
@@ -31,15 +50,19 @@ def tree_rss(pid: int, cpu: dict[int, float] | None = None) -> int:
 
 
 class RssSampler:
-    """Samples ``tree_rss(pid)`` every ``interval`` seconds until stopped; keeps the peak and a timeline.
+    """Samples ``tree_rss(pid)`` every ``interval`` seconds until stopped; keeps the peak and a timeline
+    (and the peak of ``tree_pss`` read every ``PSS_EVERY`` samples).
 
     Use as a context manager around the process's lifetime.
     """
+
+    PSS_EVERY = 20  # samples between two PSS readings (1 s at the default interval)
 
     def __init__(self, pid: int, interval: float = 0.05) -> None:
         self.pid = pid
         self.interval = interval
         self.peak = 0
+        self.peak_pss = 0
         self.samples: list[tuple[float, int]] = []  # (seconds since start, bytes)
         self.cpu: dict[int, float] = {}  # last CPU seconds seen per pid of the tree
         self._stop = threading.Event()
@@ -47,7 +70,11 @@ class RssSampler:
 
     def _run(self) -> None:
         started = time.perf_counter()
+        count = 0
         while not self._stop.is_set():
+            count += 1
+            if count % self.PSS_EVERY == 0:
+                self.peak_pss = max(self.peak_pss, tree_pss(self.pid))
             rss = tree_rss(self.pid, self.cpu)
             if rss:
                 self.peak = max(self.peak, rss)

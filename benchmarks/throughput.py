@@ -95,9 +95,11 @@ def run_crawl(registry: Path, base_url: str, work: Path, overrides: list[str]) -
         return row
     row.pages = int(match.group(1))
     written = int(match.group(2))
-    row.note = f"{written} articles written" + (f"; {err.strip().splitlines()[0]}" if written != row.pages else "")
+    summary = next((line for line in err.splitlines() if _SUMMARY.search(line)), "")
+    row.note = summary.removeprefix("autonews: ").replace("pages fetched", "fetched (sitemap included)")
     main_cpu = sampler.cpu.get(proc.pid, 0.0)
-    row.extra = {"machine_busy": busy, "written": written, "main_cpu": main_cpu, "other_cpu": sampler.cpu_seconds() - main_cpu, "rss_first_half": sampler.peak_between(0, 0.5),
+    row.extra = {"machine_busy": busy, "peak_pss": sampler.peak_pss, "written": written, "main_cpu": main_cpu,
+                 "other_cpu": sampler.cpu_seconds() - main_cpu, "rss_first_half": sampler.peak_between(0, 0.5),
                  "rss_second_half": sampler.peak_between(0.5, 1.0)}
     return row
 
@@ -159,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     if crawl.rate and plain.rate:
         print(f"ratio crawl / plain loop: {crawl.rate / plain.rate:.2f}   peak RSS of the crawl: "
               f"{(crawl.peak_rss or 0) / MB:.0f} MB (first half of the run {crawl.extra['rss_first_half'] / MB:.0f} MB, "
-              f"second half {crawl.extra['rss_second_half'] / MB:.0f} MB)")
+              f"second half {crawl.extra['rss_second_half'] / MB:.0f} MB); peak PSS (shared pages counted once) "
+              f"{crawl.extra['peak_pss'] / MB:.0f} MB")
         print(f"crawl CPU: main process {crawl.extra['main_cpu']:.1f} s, pool workers and helpers "
               f"{crawl.extra['other_cpu']:.1f} s; the whole machine was busy {crawl.extra['machine_busy']:.1f} CPU s "
               f"of {crawl.seconds * (os.cpu_count() or 1):.1f} during the crawl (other processes included)")

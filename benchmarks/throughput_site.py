@@ -12,6 +12,7 @@ import gzip
 import json
 import random
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 BASE = "{{BASE}}"
@@ -28,7 +29,7 @@ VOCABULARY = (
 _TAG = re.compile(r"(<!--.*?-->|<[^>]*>)", re.S)
 # any script: non-Latin pages (Cyrillic, CJK...) must differ between copies too
 _WORD = re.compile(r"(?<![&#\w])[^\W\d_]{2,}(?![\w;])")
-_RAW_TEXT = re.compile(r"<(script|style|textarea)\b", re.I)
+_RAW_BLOCK = re.compile(r"<(script|style|textarea)\b[^>]*>.*?</\1\s*>", re.S | re.I)
 _CANONICAL = re.compile(r"""<link\b[^>]*\brel\s*=\s*["']?canonical\b[^>]*>"""
                         r"""|<meta\b[^>]*\b(?:property|name)\s*=\s*["']?og:url\b[^>]*>""", re.I)
 
@@ -37,6 +38,11 @@ def load_pages(bench: Path) -> list[tuple[str, bytes]]:
     """``(id, html bytes)`` of every benchmark page, in a stable order."""
     truth = json.loads((bench / "ground-truth.json").read_text(encoding="utf-8"))
     return [(key, gzip.decompress((bench / "html" / f"{key}.html.gz").read_bytes())) for key in sorted(truth)]
+
+
+def _vary_markup(markup: str, swap: Callable[[re.Match[str]], str]) -> str:
+    """Apply ``swap`` to the words of the text between tags (the tags themselves untouched)."""
+    return "".join(part if part.startswith("<") else _WORD.sub(swap, part) for part in _TAG.split(markup))
 
 
 def vary(html: str, copy: int) -> str:
@@ -49,19 +55,14 @@ def vary(html: str, copy: int) -> str:
         count += 1
         return rng.choice(VOCABULARY) if count % 3 == 0 else match.group(0)
 
+    html = _CANONICAL.sub("", html)
     out: list[str] = []
-    raw_until: str | None = None
-    for part in _TAG.split(_CANONICAL.sub("", html)):
-        if part.startswith("<"):
-            if raw_until is None:
-                opened = _RAW_TEXT.match(part)
-                if opened and not part.endswith("/>"):
-                    raw_until = f"</{opened.group(1).lower()}"
-            elif part.lower().startswith(raw_until):
-                raw_until = None
-            out.append(part)
-        else:
-            out.append(part if raw_until is not None else _WORD.sub(swap, part))
+    last = 0
+    # script/style bodies are skipped whole: a "<" inside them would derail a tag-by-tag scan
+    for block in _RAW_BLOCK.finditer(html):
+        out += [_vary_markup(html[last:block.start()], swap), block.group(0)]
+        last = block.end()
+    out.append(_vary_markup(html[last:], swap))
     return "".join(out)
 
 

@@ -12,6 +12,8 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -23,9 +25,29 @@ T = TypeVar("T")
 _ATTR = "_autonews_pool"
 
 
-def _ignore_sigint() -> None:
+PARENT_POLL_SECONDS = 1.0
+
+
+def _exit_with(parent: int) -> None:
+    """Exit this worker once the crawl process is gone.
+
+    After a SIGKILL of the crawl nothing else would stop it: workers and forkserver hold each
+    other's pipe ends open, so they never see EOF and would linger with ~170 MB each.
+    """
+    while True:
+        time.sleep(PARENT_POLL_SECONDS)
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:
+            continue
+
+
+def _init_worker(parent: int) -> None:
     # The parent handles Ctrl-C / SIGTERM and finishes in-flight items itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(parent,), name="autonews-parent-watch", daemon=True).start()
 
 
 class CpuPool:
@@ -44,7 +66,8 @@ class CpuPool:
         if self.executor is None:
             # forkserver: forking the multi-threaded reactor process is unsafe.
             ctx = multiprocessing.get_context("forkserver")
-            self.executor = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_ignore_sigint)
+            self.executor = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
+                                                initargs=(os.getpid(),))
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             # an asyncio.Semaphore belongs to the loop it first waited in; a new loop (tests) needs a new one

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -171,3 +173,38 @@ def test_extract_and_language_pipelines_give_the_same_item_through_the_pool(name
         expected.pop("fetched_at", None), got.pop("fetched_at", None)
     assert got == expected
     assert (name == "listing.html") == isinstance(got, str)  # the listing is dropped either way
+
+
+def test_workers_import_no_scrapy() -> None:
+    # each pool worker imports the modules of the functions it runs; Scrapy would add ~44 MB to each
+    code = ("import sys, pipelines.extract, pipelines.language_detect, pipelines.pool; "
+            "print(sorted(m for m in sys.modules if m == 'scrapy' or m.startswith('scrapy.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout
+    assert out.strip() == "[]"
+
+
+KILLED_PARENT = """
+import asyncio, os, sys, time
+from pipelines.pool import CpuPool
+from tests.test_pool import square
+if __name__ == "__main__":
+    pool = CpuPool(1)
+    print(asyncio.run(pool.run(square, 2))[1], flush=True)
+    time.sleep(60)
+"""
+
+
+def test_workers_exit_when_the_crawl_is_killed() -> None:
+    repo = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_PARENT], cwd=repo, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    worker = int(proc.stdout.readline())
+    assert psutil.pid_exists(worker)
+    proc.kill()  # SIGKILL: no engine_stopped, no shutdown()
+    proc.wait()
+    try:
+        psutil.Process(worker).wait(timeout=30)
+    except psutil.NoSuchProcess:
+        pass
+    assert not psutil.pid_exists(worker) or psutil.Process(worker).status() == psutil.STATUS_ZOMBIE
