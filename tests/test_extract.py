@@ -361,3 +361,24 @@ def test_demo_site_articles(entry: dict[str, Any]) -> None:
 @pytest.mark.parametrize("entry", [e for e in MANIFEST if e["kind"] == "not_article"], ids=lambda e: e["path"])
 def test_demo_site_non_articles(entry: dict[str, Any]) -> None:
     assert extract_article((DEMO / entry["file"]).read_bytes(), demo_url(entry)) is None
+
+
+def test_cjk_text_is_weighed_by_content_not_by_character_count() -> None:
+    from pipelines.extract import text_weight
+
+    assert text_weight("abc") == 3
+    assert text_weight("電動車") == 9  # three wide characters weigh like nine letters
+    assert text_weight("배터리") == 9
+
+
+def test_a_short_chinese_news_item_is_an_article() -> None:
+    paragraphs = [
+        "比亚迪周三宣布，将在匈牙利塞格德新建的电动汽车工厂提前于明年第一季度投产，首批车型为紧凑型纯电动运动型多用途车。",
+        "公司表示，该工厂初期年产能为十五万辆，主要供应欧洲市场，并将在当地招聘约一千名员工，其中大部分为生产线技术工人。",
+        "分析人士认为，在欧盟对中国产电动汽车加征关税的背景下，本地化生产有助于比亚迪降低成本并提高在欧洲的市场份额。",
+    ]
+    html = ("<html lang='zh'><head><meta charset='utf-8'><title>比亚迪匈牙利工厂提前投产</title></head><body><article>"
+            "<h1>比亚迪匈牙利工厂提前投产</h1>" + "".join(f"<p>{p}</p>" for p in paragraphs) + "</article></body></html>")
+    assert sum(map(len, paragraphs)) < 300  # under the character minimum made for alphabetic scripts
+    record = extract_article(html.encode("utf-8"), "https://news.example/zh/byd-szeged/")
+    assert record is not None and paragraphs[1] in record["text"]
