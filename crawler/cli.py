@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from crawler.runstatus import EXIT_LOCKED, EXIT_OUTPUT, EXIT_USAGE, exit_status, format_summary
-from crawler.runner import UsageError, eprint
+from crawler.exitcodes import EXIT_LOCKED, EXIT_OUTPUT, EXIT_USAGE, UsageError, eprint
+from crawler.lock import LockedError, RunLock
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,9 +72,38 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
 
 
+def state_path(args: argparse.Namespace) -> str:
+    """The state file a crawl will use (``--state``, ``-s AUTONEWS_STATE=...``, or under ``--output``)."""
+    for override in reversed(args.overrides):
+        key, _, value = override.partition("=")
+        if key.strip() == "AUTONEWS_STATE" and value:
+            return value
+    return args.state or str(Path(args.output or "output") / "state.sqlite3")
+
+
 def cmd_crawl(args: argparse.Namespace) -> int:
     """Run one crawl of the registry; print the summary; return the exit status."""
+    lock = RunLock(state_path(args))
+    if not getattr(args, "redis", None):  # workers take a Redis lease instead (crawler/distributed.py)
+        # First thing, before Scrapy is even imported: an overlapping cron run exits at once.
+        try:
+            lock.acquire()
+        except LockedError as exc:
+            eprint(f"autonews: {exc}; exiting (status {EXIT_LOCKED})")
+            return EXIT_LOCKED
+        except OSError as exc:
+            eprint(f"autonews: error: output not writable: {exc}")
+            return EXIT_OUTPUT
+    try:
+        return run_crawl(args)
+    finally:
+        lock.release()
+
+
+def run_crawl(args: argparse.Namespace) -> int:
+    """The crawl itself, once the run lock is held."""
     from crawler.commands import prepare_crawl
+    from crawler.runstatus import exit_status, format_summary
 
     with prepare_crawl(args) as prepared:
         if isinstance(prepared, int):

@@ -11,9 +11,8 @@ from pathlib import Path
 
 from scrapy.settings import Settings
 
-from crawler.lock import LockedError, RunLock
-from crawler.runner import UsageError, configure_console_logging, eprint, project_settings
-from crawler.runstatus import EXIT_LOCKED, EXIT_OUTPUT, EXIT_USAGE
+from crawler.exitcodes import EXIT_OUTPUT, EXIT_USAGE, UsageError, eprint
+from crawler.runner import configure_console_logging, project_settings
 from crawler.sources import DEFAULT_SOURCES, SourceError, load_sources
 from pipelines.state import parse_age
 
@@ -37,7 +36,7 @@ def writable_dir(path: Path) -> str | None:
 
 @contextlib.contextmanager
 def prepare_crawl(args: argparse.Namespace) -> Iterator[Settings | int]:
-    """Validate arguments, take the run lock and (with --demo) serve the demo site.
+    """Validate arguments and (with --demo) serve the demo site; the caller holds the run lock.
 
     Yields the crawl settings, or an exit status when the crawl must not start.
     """
@@ -96,12 +95,6 @@ def prepare_crawl(args: argparse.Namespace) -> Iterator[Settings | int]:
 
             status = enter_worker(settings, stack)
             yield settings if status is None else status
-            return
-        try:
-            stack.enter_context(RunLock(state))
-        except LockedError as exc:
-            eprint(f"autonews: {exc}; exiting (status {EXIT_LOCKED})")
-            yield EXIT_LOCKED
             return
         yield settings
 

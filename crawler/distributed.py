@@ -103,8 +103,7 @@ def enter_worker(settings: Settings, stack: contextlib.ExitStack) -> int | None:
     Returns None to go on, or the exit status: 75 when the worker id is running, 1 when
     Redis cannot be reached.
     """
-    from crawler.runner import eprint
-    from crawler.runstatus import EXIT_FAILED, EXIT_LOCKED
+    from crawler.exitcodes import EXIT_FAILED, EXIT_LOCKED, eprint
 
     apply_worker_settings(settings)
     token = f"{settings.get('AUTONEWS_REDIS_INSTANCE')}:{uuid.uuid4().hex[:8]}"

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
 from collections.abc import Iterable
 from typing import Any
 
 from scrapy.settings import SETTINGS_PRIORITIES, Settings
 from scrapy.utils.project import get_project_settings
 
-
-class UsageError(ValueError):
-    """A command-line argument or ``-s`` override is malformed."""
+from crawler.exitcodes import UsageError
 
 
 def project_settings(overrides: Iterable[str] = (), **values: Any) -> Settings:
@@ -33,6 +31,13 @@ def project_settings(overrides: Iterable[str] = (), **values: Any) -> Settings:
     return settings
 
 
+QUIET_LOGGERS = ("scrapy.downloadermiddlewares.robotstxt", "scrapy.downloadermiddlewares.retry")
+
+
+def _drop(record: logging.LogRecord) -> bool:
+    return False
+
+
 def configure_console_logging(settings: Settings, verbose: int, log_file: str | None, quiet: str = "ERROR") -> None:
     """Quiet by default (cron mails stderr): ``-v`` for INFO, ``-vv`` for DEBUG; a log file gets INFO.
 
@@ -43,6 +48,12 @@ def configure_console_logging(settings: Settings, verbose: int, log_file: str | 
         settings.set("LOG_LEVEL", level, priority="cmdline")
     if log_file:
         settings.set("LOG_FILE", log_file, priority="cmdline")
+    elif not verbose:
+        # Unreachable hosts are counted per source in the stats and the run report; cron mail
+        # should not get a traceback for each of them from Scrapy's robots.txt and retry middlewares.
+        # A filter, not a level: Scrapy's logging setup resets the levels of its child loggers.
+        for name in QUIET_LOGGERS:
+            logging.getLogger(name).addFilter(_drop)
 
 
 def run_spider(spider: str, settings: Settings, **spider_args: Any) -> dict[str, Any]:
@@ -60,8 +71,4 @@ def run_spider(spider: str, settings: Settings, **spider_args: Any) -> dict[str,
     stats.setdefault("finish_reason", "not started")
     return stats
 
-
-def eprint(*parts: object) -> None:
-    """Print to stderr (stdout carries records in ``autonews scrape``)."""
-    print(*parts, file=sys.stderr, flush=True)
 

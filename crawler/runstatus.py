@@ -13,11 +13,7 @@ from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_OUTPUT = 3
-EXIT_LOCKED = 75  # EX_TEMPFAIL: another crawl holds the state; cron may retry later
+from crawler.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_OUTPUT
 
 SUMMARY_KEYS = (
     ("pages fetched", "downloader/response_count"),

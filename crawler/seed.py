@@ -126,8 +126,8 @@ def format_round(report: dict[str, Any]) -> str:
 def cmd_seed(args: argparse.Namespace) -> int:
     """``autonews seed --redis URL``: start a new round by enqueuing the registry; print what was seeded."""
     from crawler.distributed import apply_worker_settings
-    from crawler.runner import configure_console_logging, eprint, project_settings, run_spider
-    from crawler.runstatus import EXIT_FAILED, EXIT_USAGE
+    from crawler.exitcodes import EXIT_FAILED, EXIT_USAGE, eprint
+    from crawler.runner import configure_console_logging, project_settings, run_spider
     from crawler.sources import DEFAULT_SOURCES, SourceError, load_sources
 
     settings = project_settings(args.overrides, AUTONEWS_REDIS_URL=args.redis, AUTONEWS_SOURCES=args.sources,
