@@ -7,18 +7,22 @@ import time
 import psutil
 
 
+def tree(pid: int) -> list[psutil.Process]:
+    """``pid`` and its live descendants (empty once it is gone)."""
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
 def tree_pss(pid: int) -> int:
     """Proportional set size of ``pid`` and its descendants: shared pages split between their users.
 
     Slower to read than RSS (it walks /proc/PID/smaps), so it is sampled less often.
     """
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return 0
     total = 0
-    for proc in procs:
+    for proc in tree(pid):
         try:
             total += proc.memory_full_info().pss
         except (psutil.Error, AttributeError):
@@ -31,13 +35,8 @@ def tree_rss(pid: int, cpu: dict[int, float] | None = None) -> int:
 
     When ``cpu`` is given, each process's user + system CPU seconds so far are stored in it by pid.
     """
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return 0
     total = 0
-    for proc in procs:
+    for proc in tree(pid):
         try:
             with proc.oneshot():
                 total += proc.memory_info().rss
