@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from scrapy.settings import SETTINGS_PRIORITIES, Settings
@@ -47,6 +48,7 @@ def configure_console_logging(settings: Settings, verbose: int, log_file: str | 
         level = ("INFO" if log_file else quiet) if verbose == 0 else "INFO" if verbose == 1 else "DEBUG"
         settings.set("LOG_LEVEL", level, priority="cmdline")
     if log_file:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)  # e.g. a log per run under logs/
         settings.set("LOG_FILE", log_file, priority="cmdline")
     elif not verbose:
         # Unreachable hosts are counted per source in the stats and the run report; cron mail
