@@ -150,7 +150,6 @@ def cmd_state(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["main", "EXIT_LOCKED", "EXIT_OUTPUT"]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
-from typing import Any
+from typing import Any, TypeVar
 
 import scrapy
 from scrapy.crawler import Crawler
@@ -17,6 +17,8 @@ from crawler.discovery import DiscoveryError, Entry, is_recent, parse_feed, pars
 from crawler.sources import DEFAULT_SOURCES, Source, load_sources
 from crawler.spiders.base import NewsSpiderBase
 from pipelines.state import parse_age
+
+T = TypeVar("T")
 
 
 class NewsSpider(NewsSpiderBase):
@@ -101,27 +103,26 @@ class NewsSpider(NewsSpiderBase):
         self.crawler.stats.inc_value(f"autonews/discovery/{kind}")
         return self.sources[response.meta["autonews_source"]]
 
-    def _discovery_failed(self, response: Response, kind: str, exc: Exception) -> None:
-        count_error(self.crawler.stats, f"{kind}_parse", response.meta["autonews_source"])
-        self.logger.warning("Broken %s %s: %s", kind, response.url, exc)
+    def _parse(self, response: Response, kind: str, parser: Callable[[bytes, str], T]) -> T | None:
+        """Run a discovery parser on the body; a broken document is counted and logged, never raised."""
+        try:
+            return parser(response.body, response.url)
+        except DiscoveryError as exc:
+            count_error(self.crawler.stats, f"{kind}_parse", response.meta["autonews_source"])
+            self.logger.warning("Broken %s %s: %s", kind, response.url, exc)
+            return None
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
         """Parse an RSS/Atom feed into article requests."""
         source = self._discovered(response, "feed")
-        try:
-            entries = parse_feed(response.body, response.url)
-        except DiscoveryError as exc:
-            self._discovery_failed(response, "feed", exc)
-            return
-        yield from self.entry_requests(entries, source)
+        entries = self._parse(response, "feed", parse_feed)
+        yield from self.entry_requests(entries or [], source)
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         """Parse a sitemap (index, gzip, Google News) into sitemap and article requests."""
         source = self._discovered(response, "sitemap")
-        try:
-            result = parse_sitemap(response.body, response.url)
-        except DiscoveryError as exc:
-            self._discovery_failed(response, "sitemap", exc)
+        result = self._parse(response, "sitemap", parse_sitemap)
+        if result is None:
             return
         for url in result.sitemaps:
             yield self.discovery_request(url, source, self.parse_sitemap)
