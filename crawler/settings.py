@@ -46,22 +46,22 @@ HTTPCACHE_IGNORE_HTTP_CODES = [301, 302, 303, 307, 308, 404, 410, 500, 502, 503,
 # --- components ------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
     # Skips article URLs already stored in an earlier run, before download.
-    "crawler.seen.SeenUrlMiddleware": 50,
+    "crawler.middlewares.seen.SeenUrlMiddleware": 50,
     # A truncated gzip body is an error, not half an article.
-    "crawler.errors.TruncatedGzipMiddleware": 595,
+    "crawler.middlewares.failures.TruncatedGzipMiddleware": 595,
     # A redirect cycle (a -> b -> a) is counted instead of vanishing in the dupefilter.
-    "crawler.errors.RedirectLoopMiddleware": 610,
+    "crawler.middlewares.failures.RedirectLoopMiddleware": 610,
 }
 EXTENSIONS = {
-    "crawler.runstatus.RunStatus": 500,
-    "crawler.report.RunReport": 510,
+    "crawler.extensions.runstatus.RunStatus": 500,
+    "crawler.extensions.report.RunReport": 510,
 }
 ITEM_PIPELINES = {
-    "pipelines.extract.ExtractPipeline": 100,
-    "pipelines.language.LanguagePipeline": 200,
-    "pipelines.dedupe.DedupePipeline": 300,
+    "pipelines.extract.article.ExtractPipeline": 100,
+    "pipelines.language.pipeline.LanguagePipeline": 200,
+    "pipelines.dedupe.pipeline.DedupePipeline": 300,
     "pipelines.record.RecordPipeline": 800,
-    "pipelines.storage.StoragePipeline": 900,
+    "pipelines.storage.pipeline.StoragePipeline": 900,
 }
 
 # --- autonews ---------------------------------------------------------------

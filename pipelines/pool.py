@@ -88,7 +88,7 @@ def cpu_pool(crawler: Crawler) -> CpuPool:
     ``AUTONEWS_WORKERS`` = 0 runs everything inline (handy for tests and
     debugging); unset means one worker per core.
     """
-    # imported here: workers import this module (through pipelines.extract) and need no Scrapy
+    # imported here: workers import this module (through pipelines.extract.article) and need no Scrapy
     from scrapy import signals
 
     pool = getattr(crawler, _ATTR, None)

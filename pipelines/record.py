@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "crawler" / "article.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parent / "article.schema.json"
 SCHEMA_VERSION = 1
 
 

@@ -24,9 +24,9 @@ def run_benchmark(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     "args",
     [
-        ("-m", "benchmarks.quality", "--check"),  # F1 never below the pinned floor
-        ("benchmarks/language.py", "--max-wrong", "1"),  # at most one of 181 pages flagged wrongly
-        ("benchmarks/dedupe_quality.py", "--check"),  # recall >= 0.98, no false merge
+        ("-m", "tests.benchmarks.quality", "--check"),  # F1 never below the pinned floor
+        ("tests.benchmarks/language.py", "--max-wrong", "1"),  # at most one of 181 pages flagged wrongly
+        ("tests.benchmarks/dedupe_quality.py", "--check"),  # recall >= 0.98, no false merge
     ],
     ids=["extraction-f1-floor", "language-flags", "near-duplicates"],
 )

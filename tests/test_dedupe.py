@@ -1,4 +1,4 @@
-"""Tests for the dedupe pipeline (pipelines.dedupe) and the seen-URL middleware (crawler.seen)."""
+"""Tests for the dedupe pipeline (pipelines.dedupe.pipeline) and the seen-URL middleware (crawler.middlewares.seen)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, IgnoreRequest, NotConfigured
 from scrapy.utils.test import get_crawler
 
-from crawler.seen import SeenUrlMiddleware
-from pipelines.dedupe import DedupePipeline, dedupe_keys
-from pipelines.neardup import text_fingerprint
-from pipelines.state import SQLiteStore, close_store, open_store
+from crawler.middlewares.seen import SeenUrlMiddleware
+from pipelines.dedupe.pipeline import DedupePipeline, dedupe_keys
+from pipelines.dedupe.neardup import text_fingerprint
+from pipelines.state.store import SQLiteStore, close_store, open_store
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 

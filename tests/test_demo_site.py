@@ -15,7 +15,7 @@ from defusedxml import ElementTree as ET
 
 from crawler.demo import EXPECTED_FILE, SITE_DIR, SOURCES_FILE
 from crawler.demo.server import DemoServer, resolve_path
-from crawler.sources import load_sources
+from crawler.sources.registry import load_sources
 
 SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 NEWS = "{http://www.google.com/schemas/sitemap-news/0.9}"

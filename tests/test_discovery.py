@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.discovery import (
+from crawler.discovery.sitemaps import (
     DiscoveryError,
     Entry,
     SitemapResult,
@@ -20,8 +20,8 @@ from crawler.discovery import (
     parse_sitemap,
     sitemap_urls_from_robots,
 )
-from crawler.discovery_dates import normalise_date
-from crawler.discovery_xml import MAX_SIZE, read_body
+from crawler.discovery.dates import normalise_date
+from crawler.discovery.safexml import MAX_SIZE, read_body
 
 FIXTURES = Path(__file__).parent / "fixtures" / "discovery"
 INDEX_URL = "https://www.example.com/sitemap_index.xml"

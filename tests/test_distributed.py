@@ -23,13 +23,13 @@ import redis
 from crawler.demo import SITE_DIR
 from crawler.demo.generate import generate_site
 from crawler.demo.server import DemoServer
-from pipelines.worker import part_instance
-from crawler.lock import LockedError, RedisRunLock
-from crawler.seed import elect_seeder, round_report
-from pipelines.neardup import near_signature, text_fingerprint
-from pipelines.state_redis import RedisStore
+from pipelines.storage.recovery import part_instance
+from crawler.cli.lock import LockedError, RedisRunLock
+from crawler.distributed.rounds import elect_seeder, round_report
+from pipelines.dedupe.neardup import near_signature, text_fingerprint
+from pipelines.state.redis_store import RedisStore
 from tests.conftest import autonews_cmd, demo_manifest, run_cli, sealed_records
-from tests.redis_server import RedisServer
+from tests.servers.redis_server import RedisServer
 
 TEXT = " ".join(f"word{i} sentence number {i} about cars and batteries" for i in range(60))
 GENERATED = 520

@@ -1,4 +1,4 @@
-"""Tests for pipelines.extract and its helpers, on pages built from the shared seeds."""
+"""Tests for pipelines.extract.article and its helpers, on pages built from the shared seeds."""
 from __future__ import annotations
 
 import gzip
@@ -16,12 +16,12 @@ from scrapy.exceptions import DropItem
 from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 
-from pipelines.extract import ExtractPipeline, extract_article
-from pipelines.extract_authors import clean_authors
-from pipelines.extract_dateline import parse_dateline
-from pipelines.extract_html import decode_body
-from pipelines.extract_meta import normalize_date
-from pipelines.extract_text import clean_text
+from pipelines.extract.article import ExtractPipeline, extract_article
+from pipelines.extract.authors import clean_authors
+from pipelines.extract.dateline import parse_dateline
+from pipelines.extract.html import decode_body
+from pipelines.extract.meta import normalize_date
+from pipelines.extract.text import clean_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extract"
 URL = "https://news.example/2024/01/story/"
@@ -364,7 +364,7 @@ def test_demo_site_non_articles(entry: dict[str, Any]) -> None:
 
 
 def test_cjk_text_is_weighed_by_content_not_by_character_count() -> None:
-    from pipelines.extract import text_weight
+    from pipelines.extract.article import text_weight
 
     assert text_weight("abc") == 3
     assert text_weight("電動車") == 9  # three wide characters weigh like nine letters

@@ -21,10 +21,10 @@ from scrapy.http import HtmlResponse, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.errors import RedirectLoopError, RedirectLoopMiddleware, failure_label, gzip_truncated
-from pipelines.extract_html import decode_body
+from crawler.middlewares.failures import RedirectLoopError, RedirectLoopMiddleware, failure_label, gzip_truncated
+from pipelines.extract.html import decode_body
 from tests.conftest import run_cli, sealed_records
-from tests.hostile_site import BOMB_SIZE, HostileSite, gzip_bomb
+from tests.servers.hostile_site import BOMB_SIZE, HostileSite, gzip_bomb
 
 CANARY = "TOP-SECRET-XXE-CANARY-5b1e0c"
 # Short enough for a quick test, long enough that the process pool starting up on a

@@ -14,10 +14,10 @@ from langdetect.lang_detect_exception import ErrorCode, LangDetectException
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
-from pipelines.language import LanguagePipeline, check_policy
-from pipelines.language_codes import normalize_code, parse_declared
-from pipelines.language_detect import detect_languages, detect_probabilities
-from pipelines.language_sample import is_prose, pool_paragraphs, sample_segments, spread_order
+from pipelines.language.pipeline import LanguagePipeline, check_policy
+from pipelines.language.codes import normalize_code, parse_declared
+from pipelines.language.detect import detect_languages, detect_probabilities
+from pipelines.language.sample import is_prose, pool_paragraphs, sample_segments, spread_order
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "language"
 REPO = Path(__file__).resolve().parent.parent

@@ -10,8 +10,8 @@ import urllib.request
 
 import pytest
 
-from crawler.discovery import parse_feed, parse_sitemap
-from crawler.sources import load_sources
+from crawler.discovery.sitemaps import parse_feed, parse_sitemap
+from crawler.sources.registry import load_sources
 
 SOURCES = load_sources()
 UA = {"User-Agent": "autonews/0.1 (+https://github.com/autonews/autonews)"}

@@ -1,4 +1,4 @@
-"""Tests for fingerprints and near-duplicate signatures (pipelines.neardup)."""
+"""Tests for fingerprints and near-duplicate signatures (pipelines.dedupe.neardup)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.neardup import (
+from pipelines.dedupe.neardup import (
     BANDS,
     NUM_PERM,
     ROWS,

@@ -17,8 +17,8 @@ from scrapy import signals
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
-from pipelines.extract import ExtractPipeline
-from pipelines.language import LanguagePipeline
+from pipelines.extract.article import ExtractPipeline
+from pipelines.language.pipeline import LanguagePipeline
 from pipelines.pool import CpuPool, cpu_pool
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extract"
@@ -177,7 +177,7 @@ def test_extract_and_language_pipelines_give_the_same_item_through_the_pool(name
 
 def test_workers_import_no_scrapy() -> None:
     # each pool worker imports the modules of the functions it runs; Scrapy would add ~44 MB to each
-    code = ("import sys, pipelines.extract, pipelines.language_detect, pipelines.pool; "
+    code = ("import sys, pipelines.extract.article, pipelines.language.detect, pipelines.pool; "
             "print(sorted(m for m in sys.modules if m == 'scrapy' or m.startswith('scrapy.')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1]).stdout

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.lock import LockedError, RunLock
-from crawler.runstatus import EXIT_FAILED, EXIT_OK, EXIT_OUTPUT, exit_status, failure_reasons, format_summary
+from crawler.cli.lock import LockedError, RunLock
+from crawler.extensions.runstatus import EXIT_FAILED, EXIT_OK, EXIT_OUTPUT, exit_status, failure_reasons, format_summary
 
 GOOD = {"finish_reason": "finished", "autonews/discovery/requested": 3, "autonews/discovery/ok": 2,
         "downloader/response_count": 12, "autonews/written": 7}
@@ -47,7 +47,7 @@ def test_unwritable_output_has_its_own_status() -> None:
 def test_lock_is_exclusive_across_processes(tmp_path: Path) -> None:
     state = tmp_path / "state.sqlite3"
     with RunLock(state):
-        code = "import sys; from crawler.lock import RunLock, LockedError\n" \
+        code = "import sys; from crawler.cli.lock import RunLock, LockedError\n" \
                f"try:\n    RunLock({str(state)!r}).acquire()\nexcept LockedError as e:\n    print(e); sys.exit(9)\n"
         other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert other.returncode == 9, other.stderr

@@ -1,9 +1,9 @@
-"""Hand-made cases for benchmarks.scoring (the article-extraction benchmark scorer)."""
+"""Hand-made cases for tests.benchmarks.scoring (the article-extraction benchmark scorer)."""
 from __future__ import annotations
 
 import pytest
 
-from benchmarks.scoring import evaluate, score_page, shingles, tokenize
+from tests.benchmarks.scoring import evaluate, score_page, shingles, tokenize
 
 
 def test_tokenize_is_unicode_word_runs_case_kept() -> None:

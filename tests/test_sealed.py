@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipelines.sealed import SealedFile, recover_part
+from pipelines.storage.sealed import SealedFile, recover_part
 
 
 def test_lines_are_invisible_until_sealed(tmp_path: Path) -> None:
@@ -48,7 +48,7 @@ def test_recovery_of_a_part_with_no_complete_line_removes_it(tmp_path: Path) -> 
 def test_a_live_writers_part_is_not_recovered(tmp_path: Path) -> None:
     import pytest
 
-    from pipelines.sealed import PartInUse
+    from pipelines.storage.sealed import PartInUse
 
     live = SealedFile(tmp_path, "worker-a-00001")
     live.write({"url": "a"})

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.sources import DEFAULT_SOURCES, Source, SourceError, load_sources
+from crawler.sources.registry import DEFAULT_SOURCES, Source, SourceError, load_sources
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -52,7 +52,7 @@ def test_shipped_registry_loads_with_enough_real_sources() -> None:
         assert "example" not in " ".join(source.feeds + source.sitemaps + source.start_urls)
         if source.start_urls:
             assert source.allow, f"{source.name}: section pages need allow patterns"
-    assert DEFAULT_SOURCES.name == "sources.yaml" and DEFAULT_SOURCES.parent.name == "crawler"
+    assert DEFAULT_SOURCES.name == "sources.yaml" and DEFAULT_SOURCES.parent.name == "sources"
 
 
 def test_shipped_registry_has_a_comment_per_entry() -> None:

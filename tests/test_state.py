@@ -1,4 +1,4 @@
-"""Tests for the SQLite dedupe state (pipelines.state)."""
+"""Tests for the SQLite dedupe state (pipelines.state.store)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from scrapy.utils.test import get_crawler
 
-from pipelines.neardup import near_signature, text_fingerprint
-from pipelines.state import (
+from pipelines.dedupe.neardup import near_signature, text_fingerprint
+from pipelines.state.store import (
     DedupeStore,
     SQLiteStore,
     close_store,

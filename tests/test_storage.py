@@ -12,10 +12,10 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
 from crawler.demo.generate import article as synthetic
-from pipelines.dedupe import DedupePipeline
+from pipelines.dedupe.pipeline import DedupePipeline
 from pipelines.record import RecordPipeline, validation_errors
-from pipelines.state import SQLiteStore, close_store
-from pipelines.storage import StoragePipeline
+from pipelines.state.store import SQLiteStore, close_store
+from pipelines.storage.pipeline import StoragePipeline
 
 
 def article(n: int, **extra: Any) -> dict[str, Any]:

@@ -1,10 +1,10 @@
-"""Tests for URL canonicalisation (pipelines.urls)."""
+"""Tests for URL canonicalisation (pipelines.dedupe.urls)."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipelines.urls import TRACKING_PARAMS, canonicalize_url, choose_canonical, is_tracking_param, url_aliases
+from pipelines.dedupe.urls import TRACKING_PARAMS, canonicalize_url, choose_canonical, is_tracking_param, url_aliases
 
 CASES = [
     # scheme and host lower-cased, path case kept

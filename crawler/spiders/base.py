@@ -10,8 +10,8 @@ from scrapy.http import Response
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 from twisted.python.failure import Failure
 
-from crawler.errors import count_error, count_failure
-from pipelines.extract_html import looks_binary
+from crawler.middlewares.failures import count_error, count_failure
+from pipelines.extract.html import looks_binary
 
 #: Content types that may hold an article; anything else is skipped and counted.
 HTML_TYPES = (b"text/html", b"application/xhtml+xml", b"text/plain", b"")

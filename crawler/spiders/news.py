@@ -12,11 +12,11 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.linkextractors import LinkExtractor
 
-from crawler.errors import count_error
-from crawler.discovery import DiscoveryError, Entry, is_recent, parse_feed, parse_sitemap
-from crawler.sources import DEFAULT_SOURCES, Source, load_sources
+from crawler.middlewares.failures import count_error
+from crawler.discovery.sitemaps import DiscoveryError, Entry, is_recent, parse_feed, parse_sitemap
+from crawler.sources.registry import DEFAULT_SOURCES, Source, load_sources
 from crawler.spiders.base import NewsSpiderBase
-from pipelines.state import parse_age
+from pipelines.state.store import parse_age
 
 T = TypeVar("T")
 
@@ -53,7 +53,7 @@ class NewsSpider(NewsSpiderBase):
     async def start(self) -> AsyncIterator[Any]:
         """Yield one discovery request per feed, sitemap and section page."""
         if self.crawler.settings.get("AUTONEWS_REDIS_INSTANCE"):  # distributed worker: seeds only when elected (crawler/seed.py)
-            from crawler.seed import worker_start
+            from crawler.distributed.rounds import worker_start
 
             async for request in worker_start(self):
                 yield request

@@ -1,1 +1,0 @@
-"""Benchmark scripts (quality, speed); run with ``python -m benchmarks.<name>``."""

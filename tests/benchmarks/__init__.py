@@ -1,0 +1,1 @@
+"""Benchmark scripts (quality, speed); run with ``python -m tests.benchmarks.<name>``."""
