@@ -83,9 +83,9 @@ class CpuPool:
 
 
 def cpu_pool(crawler: Crawler) -> CpuPool:
-    """Return the crawler's pool, created on first use from ``AUTONEWS_WORKERS``.
+    """Return the crawler's pool, created on first use from ``AUTONEWS_POOL_PROCESSES``.
 
-    ``AUTONEWS_WORKERS`` = 0 runs everything inline (handy for tests and
+    ``AUTONEWS_POOL_PROCESSES`` = 0 runs everything inline (handy for tests and
     debugging); unset means one worker per core.
     """
     # imported here: workers import this module (through pipelines.extract.article) and need no Scrapy
@@ -93,7 +93,7 @@ def cpu_pool(crawler: Crawler) -> CpuPool:
 
     pool = getattr(crawler, _ATTR, None)
     if pool is None:
-        setting = crawler.settings.get("AUTONEWS_WORKERS")
+        setting = crawler.settings.get("AUTONEWS_POOL_PROCESSES")
         workers = (os.cpu_count() or 1) if setting in (None, "") else int(setting)
         pool = CpuPool(workers)
         setattr(crawler, _ATTR, pool)

@@ -1,4 +1,7 @@
-"""The article record: field order, defaults and schema validation."""
+"""The public article record: built from an ``Article``, in schema order; the schema itself; validation.
+
+The schema, ``pipelines/article.schema.json``, is the contract with downstream readers.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from pipelines.items import Article
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "article.schema.json"
 SCHEMA_VERSION = 1
@@ -25,19 +30,19 @@ def record_fields() -> list[str]:
 _LIST_FIELDS = {"authors", "tags", "flags"}
 
 
-def build_record(item: dict[str, Any]) -> dict[str, Any]:
-    """Return the public record for a processed item: schema fields only, in order.
+def build_record(article: Article) -> dict[str, Any]:
+    """Return the public record of a processed article: schema fields only, in order.
 
-    Private hints (keys starting with ``_``) and raw page fields are left out;
-    missing fields get their empty value so every line has the same shape.
+    Working fields (hints, routing) are left out; ``duplicate_of`` only appears when set,
+    so every other line has the same shape.
     """
     record: dict[str, Any] = {}
     for name in record_fields():
         if name == "duplicate_of":
-            if item.get(name):
-                record[name] = item[name]
+            if article.duplicate_of:
+                record[name] = article.duplicate_of
             continue
-        value = item.get(name)
+        value = getattr(article, name, None)
         if name in _LIST_FIELDS:
             value = list(dict.fromkeys(value or []))
         elif name == "languages":
@@ -57,14 +62,12 @@ def validation_errors(record: dict[str, Any]) -> list[str]:
 
 
 class RecordPipeline:
-    """Replace the working item with its public record (keeps only ``_route`` for storage)."""
+    """Replace the article with its public record: the last stage of ``autonews scrape``, whose
+    records go to a Scrapy feed export rather than to sealed storage (which builds them itself)."""
 
-    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
-        """Return the schema-shaped record for the item."""
-        record = build_record(item)
-        if item.get("_route"):
-            record["_route"] = item["_route"]
-        return record
+    def process_item(self, item: Article) -> dict[str, Any]:
+        """Return the schema-shaped record of the article."""
+        return build_record(item)
 
 
 def markdown_table() -> str:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from crawler.demo.server import DemoServer
+from pipelines.items import Article, PageItem
 from pipelines.record import validation_errors
 
 REPO = Path(__file__).resolve().parent.parent
@@ -81,3 +82,20 @@ def generated_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[P
     registry = generate_site(root, 200)
     with DemoServer(root=root) as server:
         yield registry, server
+
+
+def make_article(url: str, text: str, **fields: Any) -> Article:
+    """An article as extraction leaves it (other fields empty unless given)."""
+    values: dict[str, Any] = {"url": url, "request_url": url, "source": "test", "fetched_at": "2026-11-20T10:00:00+00:00",
+                              "title": None, "authors": [], "published": None, "modified": None, "description": None,
+                              "site_name": None, "image": None, "tags": [], "text": text}
+    values.update(fields)
+    return Article(**values)
+
+
+def make_page(body: bytes, url: str = "https://example.com/a", **fields: Any) -> PageItem:
+    """A fetched page as a spider yields it."""
+    values: dict[str, Any] = {"url": url, "request_url": url, "source": "test", "body": body,
+                              "fetched_at": "2026-11-20T10:00:00+00:00"}
+    values.update(fields)
+    return PageItem(**values)

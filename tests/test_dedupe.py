@@ -13,10 +13,13 @@ from scrapy.utils.test import get_crawler
 
 from crawler.middlewares.seen import SeenUrlMiddleware
 from pipelines.dedupe.pipeline import DedupePipeline, dedupe_keys
+from pipelines.items import Article
+from tests.conftest import make_article
 from pipelines.dedupe.neardup import text_fingerprint
-from pipelines.state.store import SQLiteStore, close_store, open_store
+from pipelines.state.backend import close_store, open_store
+from pipelines.state.sqlite_store import SQLiteStore
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SEEDS = Path(__file__).parent / "fixtures" / "seeds"  # the five seed texts, copied from ../shared/seeds
 
 
 def seed(prefix: str) -> str:
@@ -32,9 +35,9 @@ def syndicated(text: str) -> str:
     return "\n".join(["Aston Martin and LeTV team up", "Advertisement", *paras, "Share this story"])
 
 
-def item(url: str, text: str, **extra: Any) -> dict[str, Any]:
-    """A page item as extraction leaves it."""
-    return {"url": url, "request_url": url, "source": "test", "text": text, "body": b"<html>", **extra}
+def item(url: str, text: str, **extra: Any) -> Article:
+    """An article as extraction leaves it."""
+    return make_article(url, text, **extra)
 
 
 def make_crawler(tmp_path: Path, **settings: Any) -> Crawler:
@@ -54,12 +57,10 @@ def stat(crawler: Crawler, key: str) -> int:
 
 def test_dedupe_keys_use_canonical_and_aliases() -> None:
     keys = dedupe_keys(
-        item(
-            "https://www.a.example/story?utm_source=x",
-            "Some text",
-            request_url="https://a.example/s/123",
-            _canonical="https://A.example/story#top",
-        )
+        "https://www.a.example/story?utm_source=x",
+        "https://A.example/story#top",
+        "https://a.example/s/123",
+        "Some text",
     )
     assert keys.canonical_url == "https://a.example/story"
     assert set(keys.aliases) == {"https://a.example/s/123", "https://www.a.example/story"}
@@ -71,11 +72,11 @@ def test_pipeline_drops_duplicates(tmp_path: Path) -> None:
     pipe = pipeline(crawler)
     first = pipe.process_item(
         item("https://a.example/story?fbclid=1", seed("000"), request_url="https://a.example/s/1",
-             _canonical="https://a.example/story")
+             canonical_hint="https://a.example/story")
     )
-    assert first["canonical_url"] == "https://a.example/story"
-    assert first["fingerprint"] == text_fingerprint(seed("000"))
-    assert "duplicate_of" not in first
+    assert first.canonical_url == "https://a.example/story"
+    assert first.fingerprint == text_fingerprint(seed("000"))
+    assert first.duplicate_of is None
 
     cases = [
         ("duplicate_url", item("https://a.example/s/1", "whatever changed text")),
@@ -87,14 +88,14 @@ def test_pipeline_drops_duplicates(tmp_path: Path) -> None:
             pipe.process_item(dup)
         assert kind in str(exc.value) and "https://a.example/story" in str(exc.value)
         assert len(str(exc.value)) < 200
-        assert "body" not in dup
+        assert not hasattr(dup, "body")  # no raw HTML for DropItem to log
         assert stat(crawler, f"dropped/{kind}") == 1
         assert stat(crawler, f"dedupe/{kind}") == 1
 
     # Same story, different articles: never merged.
     for n, prefix in enumerate(["001", "002", "003"], start=1):
         kept = pipe.process_item(item(f"https://d.example/{n}", seed(prefix)))
-        assert "duplicate_of" not in kept
+        assert kept.duplicate_of is None
     assert stat(crawler, "dedupe/unique") == 4
     # A dropped copy's URL is remembered so it is not fetched again.
     assert pipe.store is not None and pipe.store.has_url("https://c.example/syndicated")
@@ -116,18 +117,18 @@ def test_state_survives_runs_only_when_committed(tmp_path: Path) -> None:
     assert stat(crawler2, "dropped/near_duplicate") == 1
     # Never committed, so not seen: written again rather than lost.
     again = pipe2.process_item(item("https://a.example/2", seed("002")))
-    assert again["canonical_url"] == "https://a.example/2"
+    assert again.canonical_url == "https://a.example/2"
     close_store(crawler2)
 
 
 def test_keep_duplicates_marks_copies(tmp_path: Path) -> None:
     crawler = make_crawler(tmp_path, AUTONEWS_KEEP_DUPLICATES=True)
     pipe = pipeline(crawler)
-    pipe.process_item(item("https://a.example/1", seed("000"), _canonical="https://a.example/orig"))
+    pipe.process_item(item("https://a.example/1", seed("000"), canonical_hint="https://a.example/orig"))
     near = pipe.process_item(item("https://b.example/1", syndicated(seed("000"))))
-    assert near["duplicate_of"] == "https://a.example/orig"
+    assert near.duplicate_of == "https://a.example/orig"
     exact = pipe.process_item(item("https://c.example/1", seed("000")))
-    assert exact["duplicate_of"] == "https://a.example/orig"
+    assert exact.duplicate_of == "https://a.example/orig"
     assert stat(crawler, "kept_duplicate/near_duplicate") == 1
     assert stat(crawler, "kept_duplicate/duplicate_text") == 1
     assert stat(crawler, "dropped/near_duplicate") == 0
@@ -136,7 +137,7 @@ def test_keep_duplicates_marks_copies(tmp_path: Path) -> None:
         pipe.process_item(item("https://b.example/1", syndicated(seed("000"))))
     # Copies point at the first-seen article, not at each other.
     third = pipe.process_item(item("https://d.example/1", syndicated(seed("000")) + "\nExtra line"))
-    assert third["duplicate_of"] == "https://a.example/orig"
+    assert third.duplicate_of == "https://a.example/orig"
     close_store(crawler)
 
 
@@ -149,7 +150,7 @@ def test_seen_middleware_skips_seen_articles_only(tmp_path: Path) -> None:
     pipe = pipeline(crawler)
     pipe.process_item(
         item("https://a.example/final", seed("000"), request_url="https://a.example/redirect?utm_source=x",
-             _canonical="https://a.example/canonical")
+             canonical_hint="https://a.example/canonical")
     )
     mw = SeenUrlMiddleware.from_crawler(crawler)
     # Every form (requested, final, canonical) counts as seen, even before commit.

@@ -1,4 +1,4 @@
-"""Tests for feed / sitemap / robots.txt discovery, including hostile inputs."""
+"""Tests for feed / sitemap discovery, including hostile inputs."""
 
 from __future__ import annotations
 
@@ -18,10 +18,11 @@ from crawler.discovery.sitemaps import (
     is_recent,
     parse_feed,
     parse_sitemap,
-    sitemap_urls_from_robots,
 )
-from crawler.discovery.dates import normalise_date
+from crawler.discovery.dates import normalize_feed_date
+from crawler.discovery.gzipsafe import GzipCorrupt, GzipTooLarge, GzipTruncated, inflate
 from crawler.discovery.safexml import MAX_SIZE, read_body
+from crawler.middlewares.truncated_gzip import gzip_truncated
 
 FIXTURES = Path(__file__).parent / "fixtures" / "discovery"
 INDEX_URL = "https://www.example.com/sitemap_index.xml"
@@ -142,7 +143,7 @@ def test_gzipped_feed_is_detected_by_magic_bytes() -> None:
 def test_news_sitemap_keeps_publication_date_and_title() -> None:
     result = parse_sitemap(fixture("news_sitemap.xml"), "https://www.example.com/news-sitemap.xml")
     assert result == SitemapResult(
-        sitemaps=[],
+        children=[],
         entries=[
             # news:publication_date wins over lastmod; news:title, not image:title
             Entry("https://www.example.com/news/2024/05/20/hyundai-ioniq-9/", "2024-05-20T14:30:00-04:00",
@@ -156,15 +157,13 @@ def test_news_sitemap_keeps_publication_date_and_title() -> None:
 def test_sitemap_index_lists_children_without_itself_or_duplicates() -> None:
     result = parse_sitemap(fixture("sitemap_index.xml"), INDEX_URL)
     assert result.entries == []
-    assert result.sitemaps == [
-        "https://www.example.com/news-sitemap.xml",
-        "https://www.example.com/post-sitemap-2024-05.xml.gz",
-        "https://www.example.com/post-sitemap-2019-01.xml",
+    assert result.children == [  # dated by <lastmod>, for the --since filter
+        Entry("https://www.example.com/news-sitemap.xml", "2024-05-21T06:00:00+00:00"),
+        Entry("https://www.example.com/post-sitemap-2024-05.xml.gz", "2024-05-20"),
+        Entry("https://www.example.com/post-sitemap-2019-01.xml", "2019-01-31T23:00:00+00:00"),
     ]
-    assert [c.published for c in result.children] == ["2024-05-21T06:00:00+00:00", "2024-05-20",
-                                                      "2019-01-31T23:00:00+00:00"]
     since = datetime(2024, 1, 1, tzinfo=timezone.utc)
-    assert [c.url for c in result.children if is_recent(c, since)] == result.sitemaps[:2]
+    assert [c for c in result.children if is_recent(c, since)] == result.children[:2]
 
 
 def test_gzipped_sitemap_detected_by_content_not_name() -> None:
@@ -229,6 +228,49 @@ def test_gzip_bomb_is_capped_without_memory_blow_up() -> None:
 def test_gzip_bomb_sanity_check_small_bomb_is_valid_gzip() -> None:
     # The bomb builder must produce real gzip, or the test above proves nothing.
     assert gzip.decompress(_gzip_of_zeros(3)) == bytes(3 << 20)
+
+
+# One inflate loop (crawler.discovery.gzipsafe) serves discovery, which raises on any
+# unusable body, and the truncated-gzip middleware, which reports truncation only.
+
+
+def test_inflate_yields_capped_chunks_across_members_and_ignores_trailing_garbage() -> None:
+    data = fixture("news_sitemap.xml")
+    two_members = gzip.compress(data[:100]) + gzip.compress(data[100:]) + b"\x00garbage"
+    assert b"".join(inflate(two_members)) == data
+    chunks = list(inflate(_gzip_of_zeros(3)))
+    assert len(chunks) == 3 and all(len(c) == 1 << 20 for c in chunks)
+
+
+@pytest.mark.parametrize(
+    ("body", "limit", "error", "truncated"),
+    [
+        (gzip.compress(b"x" * 5000)[:-20], None, GzipTruncated, True),
+        (gzip.compress(b"x" * 5000) + gzip.compress(b"y" * 5000)[:12], None, GzipTruncated, True),
+        (gzip.compress(b"x" * 5000) + b"\x1f\x8b", None, GzipTruncated, True),  # a second member's magic only
+        (b"\x1f\x8b\x08\x00" + b"\xff" * 40, None, GzipCorrupt, False),
+        (gzip.compress(b"x" * 5000), 4999, GzipTooLarge, False),
+        (_gzip_of_zeros(64), 8 << 20, GzipTooLarge, False),
+    ],
+    ids=["cut", "cut-second-member", "magic-only", "corrupt", "one-byte-over", "bomb"],
+)
+def test_one_inflater_both_callers(body: bytes, limit: int | None, error: type, truncated: bool) -> None:
+    with pytest.raises(error):
+        b"".join(inflate(body, limit))
+    with pytest.raises(DiscoveryError, match="truncated gzip" if truncated else "gzip"):
+        read_body(body, MAX_SIZE if limit is None else limit)
+    # The middleware's check says True for truncation only: a bomb or corrupt stream is
+    # HttpCompressionMiddleware's to refuse. Its limit 0 means "no limit", like DOWNLOAD_MAXSIZE.
+    assert gzip_truncated(body, limit or 0) is truncated
+
+
+def test_one_inflater_whole_bodies_and_limits() -> None:
+    whole = gzip.compress(b"x" * 5000)
+    assert read_body(whole, 5000) == b"x" * 5000  # exactly at the limit is allowed
+    assert not gzip_truncated(whole, 5000) and not gzip_truncated(whole, 0)
+    assert not gzip_truncated(whole + whole + b"trailing", 0)
+    assert b"".join(inflate(whole, 5000)) == b"x" * 5000
+    assert gzip_truncated(_gzip_of_zeros(64)[:-100], 0)  # no limit: inflated to the cut
 
 
 def test_body_size_cap_applies_to_plain_bodies_too() -> None:
@@ -311,18 +353,6 @@ def test_non_sitemaps_raise_discovery_error(body: bytes) -> None:
         parse_sitemap(body, "https://x.example.com/sitemap.xml")
 
 
-# --- robots.txt ------------------------------------------------------------
-
-
-def test_sitemap_urls_from_robots() -> None:
-    assert sitemap_urls_from_robots(fixture("robots.txt"), "https://www.example.com/robots.txt") == [
-        "https://www.example.com/sitemap_index.xml",
-        "https://www.example.com/news-sitemap.xml",
-        "https://www.example.com/relative-sitemap.xml",
-    ]
-    assert sitemap_urls_from_robots(b"", "https://www.example.com/robots.txt") == []
-
-
 # --- dates and recency -----------------------------------------------------
 
 
@@ -345,8 +375,8 @@ def test_sitemap_urls_from_robots() -> None:
         (None, None),
     ],
 )
-def test_normalise_date(raw: str | None, expected: str | None) -> None:
-    assert normalise_date(raw) == expected
+def test_normalize_feed_date(raw: str | None, expected: str | None) -> None:
+    assert normalize_feed_date(raw) == expected
 
 
 def test_is_recent() -> None:

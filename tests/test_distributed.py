@@ -23,17 +23,19 @@ import redis
 from crawler.demo import SITE_DIR
 from crawler.demo.generate import generate_site
 from crawler.demo.server import DemoServer
-from pipelines.storage.recovery import part_instance
-from crawler.cli.lock import LockedError, RedisRunLock
+from pipelines.storage.naming import part_instance
+from crawler.cli.lock import LockedError
+from crawler.distributed.lease import RedisRunLock
 from crawler.distributed.rounds import elect_seeder, round_report
 from pipelines.dedupe.neardup import near_signature, text_fingerprint
+from pipelines.state.redis_keys import RedisKeys
 from pipelines.state.redis_store import RedisStore
 from tests.conftest import autonews_cmd, demo_manifest, run_cli, sealed_records
 from tests.servers.redis_server import RedisServer
 
 TEXT = " ".join(f"word{i} sentence number {i} about cars and batteries" for i in range(60))
 GENERATED = 520
-FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTONEWS_WORKERS=1",
+FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTONEWS_POOL_PROCESSES=1",
         "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8", "-s", "AUTONEWS_REDIS_IDLE_SECONDS=1",
         "-s", "AUTONEWS_REDIS_WORKER_TIMEOUT=3"]
 
@@ -123,12 +125,13 @@ def test_claim_life_cycle(redis_url: str) -> None:
 
 def test_seeding_election_and_worker_lease(redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url)
-    args = ("autonews", 30.0, "autonews:news:requests", "autonews:news:dupefilter")
+    keys = RedisKeys("autonews")
+    assert (keys.queue("news"), keys.dupefilter("news")) == ("autonews:news:requests", "autonews:news:dupefilter")
     client.sadd("autonews:news:dupefilter", "old")
-    assert elect_seeder(client, args[0], "w1-1", *args[1:]) == (True, 1)
+    assert elect_seeder(client, keys, "w1-1", "news", 30.0) == (True, 1)
     assert not client.exists("autonews:news:dupefilter")  # a new round re-discovers everything
-    assert elect_seeder(client, args[0], "w2-2", *args[1:]) == (False, 1)  # w1 is alive: join its round
-    assert elect_seeder(client, args[0], "w2-2", *args[1:], force=True) == (True, 2)  # autonews seed
+    assert elect_seeder(client, keys, "w2-2", "news", 30.0) == (False, 1)  # w1 is alive: join its round
+    assert elect_seeder(client, keys, "w2-2", "news", 30.0, force=True) == (True, 2)  # autonews seed
     lock = RedisRunLock(client, "autonews:lock:w1", "t1", ttl=30).acquire()
     with pytest.raises(LockedError):
         RedisRunLock(client, "autonews:lock:w1", "t2", ttl=30).acquire()
@@ -236,7 +239,7 @@ def test_three_workers_write_every_article_exactly_once(
                       for p in tmp_path.glob("articles*/*/*.jsonl") for _ in p.read_text().splitlines())
     assert set(writers) == {"w1", "w2", "w3"}, writers
     assert sum(writers.values()) == len(records)
-    report = round_report(redis.Redis.from_url(redis_url), "autonews")
+    report = round_report(redis.Redis.from_url(redis_url), RedisKeys("autonews"))
     assert report["stats"]["autonews/written"] == len(records)
     assert len(report["workers"]) == 3
     assert "round 1 (3 worker(s))" in results[-1][1]
@@ -306,3 +309,19 @@ def test_unreachable_redis_exits_1(tmp_path: Path) -> None:
                      cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     assert "cannot use Redis" in result.stderr
+
+
+def test_state_command_works_on_the_redis_state(redis_url: str, tmp_path: Path) -> None:
+    store = RedisStore(redis_url, prefix="statecmd", instance="w1")
+    text = " ".join(f"word{i} about batteries" for i in range(40))
+    assert store.claim("https://a.example/1", fingerprint=text_fingerprint(text), signature=near_signature(text)) is None
+    store.commit()
+    store.close()
+    stats = run_cli("state", "stats", "--state", redis_url, "--prefix", "statecmd", cwd=tmp_path)
+    assert stats.returncode == 0, stats.stderr
+    assert json.loads(stats.stdout)["articles"] == 1
+    pruned = run_cli("state", "prune", "--state", redis_url, "--prefix", "statecmd", "--older-than", "0s", cwd=tmp_path)
+    assert pruned.returncode == 0, pruned.stderr
+    assert json.loads(pruned.stdout) == {"pruned": 1}
+    again = run_cli("state", "stats", "--state", redis_url, "--prefix", "statecmd", cwd=tmp_path)
+    assert json.loads(again.stdout)["articles"] == 0

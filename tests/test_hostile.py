@@ -21,7 +21,9 @@ from scrapy.http import HtmlResponse, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.middlewares.failures import RedirectLoopError, RedirectLoopMiddleware, failure_label, gzip_truncated
+from crawler.middlewares.failures import RedirectLoopError, failure_label
+from crawler.middlewares.redirect_loop import RedirectLoopMiddleware
+from crawler.middlewares.truncated_gzip import gzip_truncated
 from pipelines.extract.html import decode_body
 from tests.conftest import run_cli, sealed_records
 from tests.servers.hostile_site import BOMB_SIZE, HostileSite, gzip_bomb

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -14,7 +15,9 @@ from langdetect.lang_detect_exception import ErrorCode, LangDetectException
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
+from pipelines.items import Article
 from pipelines.language.pipeline import LanguagePipeline, check_policy
+from tests.conftest import make_article
 from pipelines.language.codes import normalize_code, parse_declared
 from pipelines.language.detect import detect_languages, detect_probabilities
 from pipelines.language.sample import is_prose, pool_paragraphs, sample_segments, spread_order
@@ -31,7 +34,7 @@ def fixture(name: str) -> dict[str, Any]:
 def detect_fixture(name: str, **kwargs: Any):
     """detect_languages on a fixture record."""
     record = fixture(name)
-    return detect_languages(record["text"], record["title"], record["_declared_languages"], **kwargs)
+    return detect_languages(record["text"], record["title"], record["declared_languages"], **kwargs)
 
 
 # --- the EVXL page in Dutch localisation --------------------------------------------------------------
@@ -83,7 +86,7 @@ def test_english_with_foreign_names_and_short_quote_has_no_flags() -> None:
 @pytest.mark.parametrize("with_declared", [True, False])
 def test_foreign_pages(name: str, language: str, with_declared: bool) -> None:
     record = fixture(name)
-    declared = record["_declared_languages"] if with_declared else []
+    declared = record["declared_languages"] if with_declared else []
     result = detect_languages(record["text"], record["title"], declared)
     assert result.language == language
     assert result.languages == {language: 1.0}
@@ -215,26 +218,31 @@ def test_language_codes() -> None:
 # --- pipeline ----------------------------------------------------------------------------------------------
 
 def make_pipeline(**settings: Any) -> tuple[LanguagePipeline, Any]:
-    """A LanguagePipeline built from a test crawler with the given settings."""
-    crawler = get_crawler(settings_dict=settings)
+    """A LanguagePipeline built from a test crawler with the given settings, detecting inline (no pool)."""
+    crawler = get_crawler(settings_dict={"AUTONEWS_POOL_PROCESSES": 0, **settings})
     return LanguagePipeline.from_crawler(crawler), crawler.stats
 
 
-def item_from(name: str, **extra: Any) -> dict[str, Any]:
-    """A pipeline item as it leaves extraction, from a fixture."""
+def process(pipeline: LanguagePipeline, item: Article) -> Article:
+    """Run the pipeline's ``process_item`` to completion."""
+    return asyncio.run(pipeline.process_item(item))
+
+
+def item_from(name: str, **extra: Any) -> Article:
+    """An article as it leaves extraction, from a fixture."""
     record = fixture(name)
-    item = {"url": f"https://example.com/{name}", "title": record["title"], "text": record["text"],
-            "_declared_languages": record["_declared_languages"], "flags": ["no_date"]}
-    item.update(extra)
-    return item
+    values: dict[str, Any] = {"title": record["title"], "declared_languages": tuple(record["declared_languages"]),
+                              "flags": ["no_date"]}
+    values.update(extra)
+    return make_article(f"https://example.com/{name}", record["text"], **values)
 
 
 def test_pipeline_flag_policy_keeps_and_marks() -> None:
     pipeline, stats = make_pipeline()
-    item = pipeline.process(item_from("evxl_nl_localised", flags=["no_date", "non_english"]))
-    assert item["language"] == "en" and item["languages"] == {"en": 0.75, "nl": 0.25}
-    assert item["flags"] == ["no_date", "non_english", "mixed_language"]
-    assert "_route" not in item
+    item = process(pipeline, item_from("evxl_nl_localised", flags=["no_date", "non_english"]))
+    assert item.language == "en" and item.languages == {"en": 0.75, "nl": 0.25}
+    assert item.flags == ["no_date", "non_english", "mixed_language"]
+    assert item.route == ""
     assert stats.get_value("autonews/non_english") == 1
     assert stats.get_value("autonews/mixed_language") == 1
     assert stats.get_value("autonews/language_unknown") is None
@@ -242,21 +250,21 @@ def test_pipeline_flag_policy_keeps_and_marks() -> None:
 
 def test_pipeline_route_policy() -> None:
     pipeline, stats = make_pipeline(AUTONEWS_NON_ENGLISH_POLICY="route")
-    german = pipeline.process(item_from("german"))
-    english = pipeline.process(item_from("english_foreign_names"))
-    assert german["_route"] == "non-english" and german["language"] == "de"
-    assert "_route" not in english and english["flags"] == ["no_date"]
+    german = process(pipeline, item_from("german"))
+    english = process(pipeline, item_from("english_foreign_names"))
+    assert german.route == "non-english" and german.language == "de"
+    assert english.route == "" and english.flags == ["no_date"]
     assert stats.get_value("autonews/routed/non_english") == 1
 
 
 def test_pipeline_drop_policy() -> None:
     pipeline, stats = make_pipeline(AUTONEWS_NON_ENGLISH_POLICY="drop")
-    item = item_from("russian", body=b"<html>...</html>")
+    item = item_from("russian")
     with pytest.raises(DropItem, match="non-English"):
-        pipeline.process(item)
-    assert "body" not in item
+        process(pipeline, item)
+    assert not hasattr(item, "body")  # an article carries no raw HTML for DropItem to log
     assert stats.get_value("autonews/dropped/non_english") == 1
-    assert pipeline.process(item_from("english_foreign_names"))["language"] == "en"
+    assert process(pipeline, item_from("english_foreign_names")).language == "en"
 
 
 @pytest.mark.parametrize("policy", ["delete", "", 3])
@@ -270,15 +278,16 @@ def test_invalid_policy_fails_at_startup(policy: Any) -> None:
 
 def test_pipeline_uses_content_language_header_and_reports_mismatch() -> None:
     pipeline, stats = make_pipeline()
-    item = item_from("evxl_nl_english_only", _declared_languages=[], content_language="nl-NL, en",
+    # extraction puts the Content-Language header's languages after the page's own (none here)
+    item = item_from("evxl_nl_english_only", declared_languages=parse_declared(["nl-NL, en"]),
                      expected_language="nl")
-    item = pipeline.process(item)
-    assert item["flags"] == ["no_date", "non_english", "mixed_language"]
+    item = process(pipeline, item)
+    assert item.flags == ["no_date", "non_english", "mixed_language"]
     assert stats.get_value("autonews/language_mismatch") == 1
 
 
 def test_pipeline_unknown_language() -> None:
     pipeline, stats = make_pipeline()
-    item = pipeline.process({"url": "https://example.com/x", "title": None, "text": "12 345"})
-    assert item["language"] is None and item["languages"] == {} and item["flags"] == ["language_unknown"]
+    item = process(pipeline, make_article("https://example.com/x", "12 345"))
+    assert item.language is None and item.languages == {} and item.flags == ["language_unknown"]
     assert stats.get_value("autonews/language_unknown") == 1

@@ -31,7 +31,7 @@ def test_registry_discovery_urls_answer(source) -> None:  # type: ignore[no-unty
         found += len(parse_feed(fetch(url), url))
     for url in source.sitemaps:
         result = parse_sitemap(fetch(url), url)
-        found += len(result.entries) + len(result.sitemaps)
+        found += len(result.entries) + len(result.children)
     for url in source.start_urls:
         found += bool(fetch(url))
     assert found, f"{source.name}: no entries found"

@@ -17,11 +17,13 @@ from scrapy import signals
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
-from pipelines.extract.article import ExtractPipeline
+from pipelines.extract.pipeline import ExtractPipeline
 from pipelines.language.pipeline import LanguagePipeline
+from pipelines.items import Article, PageItem
 from pipelines.pool import CpuPool, cpu_pool
+from tests.conftest import make_page
 
-FIXTURES = Path(__file__).parent / "fixtures" / "extract"
+FIXTURES = Path(__file__).parent / "fixtures" / "pages"
 
 
 def square(x: int) -> tuple[int, int]:
@@ -65,8 +67,8 @@ class CountingExecutor:
 
 
 def crawler_with(workers: int | None) -> Any:
-    """A crawler whose settings set AUTONEWS_WORKERS (unset when None)."""
-    return get_crawler(settings_dict={} if workers is None else {"AUTONEWS_WORKERS": workers})
+    """A crawler whose settings set AUTONEWS_POOL_PROCESSES (unset when None)."""
+    return get_crawler(settings_dict={} if workers is None else {"AUTONEWS_POOL_PROCESSES": workers})
 
 
 def test_two_workers_run_a_pure_function_outside_this_process() -> None:
@@ -142,9 +144,8 @@ def test_pool_shuts_down_when_the_engine_stops() -> None:
                    for pid in pids)
 
 
-def _page_item(name: str) -> dict[str, Any]:
-    body = (FIXTURES / name).read_bytes()
-    return {"url": f"https://example.com/{name}", "body": body, "encoding": None, "content_language": None}
+def _page_item(name: str) -> PageItem:
+    return make_page((FIXTURES / name).read_bytes(), f"https://example.com/{name}")
 
 
 @pytest.mark.parametrize("name", ["insideevs_comments.html", "listing.html"])
@@ -153,24 +154,19 @@ def test_extract_and_language_pipelines_give_the_same_item_through_the_pool(name
     for crawler in (inline_crawler, pooled_crawler):
         crawler.stats.open_spider()
 
-    def both(crawler: Any, pooled: bool) -> dict[str, Any] | str:
+    def both(crawler: Any) -> Article | str:
         extract, language = ExtractPipeline.from_crawler(crawler), LanguagePipeline.from_crawler(crawler)
-        item = _page_item(name)
         try:
-            if pooled:
-                item = asyncio.run(extract.process_item(item))
-                return asyncio.run(language.process_item(item))
-            return language.process(extract.process(item))
+            article = asyncio.run(extract.process_item(_page_item(name)))
+            return asyncio.run(language.process_item(article))
         except DropItem as exc:
             return str(exc)
 
     try:
-        expected = both(inline_crawler, pooled=False)
-        got = both(pooled_crawler, pooled=True)
+        expected = both(inline_crawler)  # AUTONEWS_POOL_PROCESSES=0: the same calls, run inline
+        got = both(pooled_crawler)
     finally:
         cpu_pool(pooled_crawler).shutdown()
-    if isinstance(expected, dict) and isinstance(got, dict):
-        expected.pop("fetched_at", None), got.pop("fetched_at", None)
     assert got == expected
     assert (name == "listing.html") == isinstance(got, str)  # the listing is dropped either way
 

@@ -1,4 +1,4 @@
-"""Tests for the source registry (crawler/sources.py and the shipped sources.yaml)."""
+"""Tests for the source registry (crawler/sources/registry.py and the shipped sources.yaml)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from scrapy.linkextractors import LinkExtractor
 
 from crawler.sources.registry import DEFAULT_SOURCES, Source, SourceError, load_sources
 
@@ -119,6 +120,21 @@ def test_follows_applies_allow_then_deny(tmp_path: Path) -> None:
     assert not gamma.follows("https://gamma.example.fr/contact")
     no_patterns = Source(name="x", start_urls=("https://x.example.com/",))
     assert no_patterns.follows("https://x.example.com/anything")
+
+
+def test_follows_agrees_with_link_extractor_allow_deny(tmp_path: Path) -> None:
+    # The news spider filters section links with `follows` instead of LinkExtractor(allow=,
+    # deny=): both search every pattern in the absolute URL, so the same links pass.
+    sources = [*_all_shipped(), *load_sources(write(tmp_path, VALID), names=["alpha", "gamma"])]
+    urls = [u for s in sources for u in (*s.start_urls, *s.feeds)] + [
+        "https://gamma.example.fr/actualite/renault-5-123.html",
+        "https://gamma.example.fr/actualite/video/renault-5-124.html",
+        "https://gamma.example.fr/actualite/renault-5-123.html?utm=x",
+    ]
+    for source in sources:
+        extractor = LinkExtractor(allow=source.allow, deny=source.deny)
+        for url in urls:
+            assert source.follows(url) is extractor.matches(url), (source.name, url)
 
 
 def test_sources_are_hashable_and_compare_by_fields() -> None:

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import HtmlResponse, TextResponse, XmlResponse
+from scrapy.linkextractors import LinkExtractor
 from scrapy.utils.test import get_crawler
 
 from crawler.spiders.news import NewsSpider
+from pipelines.items import PageItem
 from crawler.spiders.scrape import ScrapeSpider, to_url
 
 REGISTRY = """sources:
@@ -38,6 +42,13 @@ NEWS_SITEMAP = b"""<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/s
 
 INDEX = b"""<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
 <sitemap><loc>http://news.example/sitemap-news.xml.gz</loc></sitemap></sitemapindex>"""
+
+DATED_INDEX = b"""<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+<sitemap><loc>http://news.example/sitemap-2026-02.xml</loc><lastmod>2026-02-03T04:05:06+00:00</lastmod></sitemap>
+<sitemap><loc>http://news.example/sitemap-2019-01.xml</loc><lastmod>2019-01-31</lastmod></sitemap>
+<sitemap><loc>http://news.example/sitemap-undated.xml</loc></sitemap>
+<sitemap><loc>http://news.example/sitemap-bad-date.xml</loc><lastmod>last year</lastmod></sitemap>
+</sitemapindex>"""
 
 SECTION = b"""<html><body><a href="/2026/03/four/">Four</a> <a href="/tag/ev/">tag</a>
 <a href="http://elsewhere.example/2026/03/five/">offsite</a> <a href="http://cdn.news.example/2026/03/six/">sub</a>
@@ -104,6 +115,20 @@ def test_sitemap_index_and_gzip_children(spider: NewsSpider) -> None:
     assert article.url == "http://news.example/2026/02/three/"
 
 
+def test_since_skips_child_sitemaps_last_modified_before_it(spider: NewsSpider) -> None:
+    index = respond(XmlResponse, "http://news.example/sitemap.xml", DATED_INDEX)
+    assert len(list(spider.parse_sitemap(index))) == 4  # no --since: every child is fetched
+    spider.since = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    children = list(spider.parse_sitemap(index))
+    # Undated (or unparseably dated) children are always fetched, as undated entries are kept.
+    assert [r.url for r in children] == ["http://news.example/sitemap-2026-02.xml",
+                                         "http://news.example/sitemap-undated.xml",
+                                         "http://news.example/sitemap-bad-date.xml"]
+    assert all(r.callback == spider.parse_sitemap and r.meta["autonews_kind"] == "discovery" for r in children)
+    assert spider.crawler.stats.get_value("autonews/skipped/too_old_sitemap") == 1
+    assert spider.crawler.stats.get_value("autonews/skipped/too_old") is None  # articles only
+
+
 def test_broken_feed_is_counted_not_raised(spider: NewsSpider) -> None:
     assert list(spider.parse_feed(respond(TextResponse, "http://news.example/feed.xml", b"\x00\xffnot xml"))) == []
     assert spider.crawler.stats.get_value("autonews/errors/feed_parse") == 1
@@ -115,12 +140,41 @@ def test_section_page_follows_allowed_links_on_the_sources_hosts(spider: NewsSpi
     assert all(r.meta["autonews_depth"] == 1 for r in out)
 
 
+def test_section_links_are_filtered_by_the_registrys_own_rule(spider: NewsSpider) -> None:
+    page = b"""<html><body><a href="/2026/03/tag/seven/">allowed, then denied</a>
+<a href="/2026/03/four/">Four</a> <a href="/2026/03/four/">Four again</a>
+<a href="/2026/03/eight/?ref=tag">query</a> <a href="/2026/03/chart.png">image</a>
+<a href="http://NEWS.example:8080/2026/03/nine/">other port</a> <a href="mailto:x@news.example">mail</a></body></html>"""
+    response = respond(HtmlResponse, "http://news.example/news/", page, autonews_depth=0)
+    out = [r.url for r in spider.parse_section(response)]
+    # Deduplicated, ignored extensions dropped, host checked by name (any port), as before.
+    assert out == ["http://news.example/2026/03/four/", "http://news.example/2026/03/eight/?ref=tag",
+                   "http://news.example:8080/2026/03/nine/"]
+    source = spider.sources["site"]
+    assert not source.follows("http://news.example/2026/03/tag/seven/")  # the deny pattern is honoured
+    # Same links as LinkExtractor's own allow/deny (both search the regexes in the absolute URL).
+    for body in (page, SECTION):
+        response = respond(HtmlResponse, "http://news.example/news/", body, autonews_depth=0)
+        old = LinkExtractor(allow=source.allow, deny=source.deny).extract_links(response)
+        on_hosts = [link.url for link in old if urlsplit(link.url).hostname in ("news.example", "cdn.news.example")]
+        assert [r.url for r in spider.parse_section(response)] == on_hosts
+
+
 def test_article_page_becomes_a_page_item_and_depth_is_bounded(spider: NewsSpider) -> None:
     response = respond(HtmlResponse, "http://news.example/2026/03/four/", SECTION, kind="article",
                        autonews_depth=1, autonews_published="2026-03-01")
     [item] = list(spider.parse_article(response))  # max_depth 1: no links followed from here
-    assert item["body"] == SECTION and item["source"] == "site" and item["feed_published"] == "2026-03-01"
-    assert item["url"] == "http://news.example/2026/03/four/"
+    assert isinstance(item, PageItem)
+    assert item.body == SECTION and item.source == "site" and item.feed_published == "2026-03-01"
+    assert item.url == "http://news.example/2026/03/four/"
+
+
+def test_page_item_carries_the_content_language_header_normalised(spider: NewsSpider) -> None:
+    response = respond(HtmlResponse, "http://news.example/2026/03/four/", SECTION, kind="article")
+    response = response.replace(headers={"Content-Type": "text/html; charset=utf-8",
+                                         "Content-Language": "nl-NL, en;q=0.5"})
+    [item] = list(spider.parse_article(response))
+    assert item.content_languages == ("nl", "en") and item.encoding == "utf-8"
 
 
 def test_non_html_article_is_skipped_and_counted(spider: NewsSpider) -> None:

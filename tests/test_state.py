@@ -10,15 +10,10 @@ import pytest
 from scrapy.utils.test import get_crawler
 
 from pipelines.dedupe.neardup import near_signature, text_fingerprint
-from pipelines.state.store import (
-    DedupeStore,
-    SQLiteStore,
-    close_store,
-    open_store,
-    parse_age,
-    prune_state,
-    state_stats,
-)
+from crawler.ages import parse_age
+from pipelines.state.backend import close_store, open_store, prune_state, state_stats
+from pipelines.state.sqlite_store import SQLiteStore
+from pipelines.state.store import DedupeStore
 
 TEXT = " ".join(f"word{i} sentence number {i} about cars and batteries" for i in range(60))
 OTHER = " ".join(f"different story {i} on trucks tariffs and ports" for i in range(60))

@@ -13,16 +13,19 @@ from scrapy.utils.test import get_crawler
 
 from crawler.demo.generate import article as synthetic
 from pipelines.dedupe.pipeline import DedupePipeline
-from pipelines.record import RecordPipeline, validation_errors
-from pipelines.state.store import SQLiteStore, close_store
+from pipelines.items import Article
+from pipelines.record import validation_errors
+from tests.conftest import make_article
+from pipelines.state.backend import close_store
+from pipelines.state.sqlite_store import SQLiteStore
 from pipelines.storage.pipeline import StoragePipeline
 
 
-def article(n: int, **extra: Any) -> dict[str, Any]:
+def article(n: int, **extra: Any) -> Article:
     html = synthetic(random.Random(n), n)["paragraphs"]
     text = html.replace("<p>", "").replace("</p>", "")
-    return {"url": f"http://news.example/2026/{n}/", "source": "site", "title": f"Story {n}", "text": text,
-            "fetched_at": "2026-11-21T10:00:00+00:00", "flags": [], "authors": [], "tags": [], **extra}
+    return make_article(f"http://news.example/2026/{n}/", text, source="site", title=f"Story {n}",
+                        fetched_at="2026-11-21T10:00:00+00:00", **extra)
 
 
 class FullDisk:
@@ -50,8 +53,8 @@ def make(tmp_path: Path, **settings: Any) -> tuple[Any, DedupePipeline, StorageP
     return crawler, dedupe, storage
 
 
-def push(dedupe: DedupePipeline, storage: StoragePipeline, item: dict[str, Any]) -> dict[str, Any]:
-    return storage.process_item(RecordPipeline().process_item(dedupe.process_item(item)))
+def push(dedupe: DedupePipeline, storage: StoragePipeline, item: Article) -> dict[str, Any]:
+    return storage.process_item(dedupe.process_item(item))
 
 
 def test_files_are_sealed_every_n_articles_and_state_follows(tmp_path: Path) -> None:
@@ -75,11 +78,11 @@ def test_files_are_sealed_every_n_articles_and_state_follows(tmp_path: Path) -> 
 
 def test_route_policy_writes_a_separate_tree(tmp_path: Path) -> None:
     crawler, dedupe, storage = make(tmp_path)
-    push(dedupe, storage, article(1, _route="non-english", language="de"))
+    push(dedupe, storage, article(1, route="non-english", language="de"))
     storage.close_spider()
     close_store(crawler)
     [path] = (tmp_path / "out").glob("articles-non-english/2026-11-21/*.jsonl")
-    assert "_route" not in path.read_text()
+    assert "route" not in json.loads(path.read_text())  # routing is not part of the record
 
 
 def test_uncommitted_state_is_rolled_back_when_output_breaks(tmp_path: Path) -> None:

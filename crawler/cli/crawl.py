@@ -1,25 +1,85 @@
-"""What ``autonews crawl`` and ``autonews scrape`` set up before Scrapy starts."""
+"""``autonews crawl``: one crawl of the registry, as cron runs it.
+
+The run lock is taken first, before Scrapy is imported (the imports below it are deferred on
+purpose), so an overlapping cron run exits with 75 in a few milliseconds. A distributed worker
+(``--redis``) holds a Redis lease instead (``crawler.distributed.lease``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from scrapy.settings import Settings
-
+from crawler.ages import parse_age
+from crawler.cli.exitcodes import EXIT_LOCKED, EXIT_OUTPUT, EXIT_USAGE, UsageError, eprint
+from crawler.cli.lock import LockedError, RunLock
 from crawler.demo import SOURCES_FILE as DEMO_SOURCES
-from crawler.cli.exitcodes import EXIT_OUTPUT, EXIT_USAGE, UsageError, eprint
-from crawler.cli.runner import configure_console_logging, project_settings
-from crawler.sources.registry import DEFAULT_SOURCES, SourceError, load_sources
-from pipelines.state.store import parse_age
+from pipelines.state.location import is_redis, resolve_state
 
+if TYPE_CHECKING:
+    from scrapy.settings import Settings
 
 #: Settings for the loopback demo: no politeness delays against our own server.
 DEMO_SETTINGS = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0, "CONCURRENT_REQUESTS_PER_DOMAIN": 8}
+
+
+def override(args: argparse.Namespace, key: str) -> str | None:
+    """The last ``-s KEY=VALUE`` given for ``key``, or None."""
+    for item in reversed(args.overrides):
+        name, _, value = item.partition("=")
+        if name.strip() == key and value:
+            return value
+    return None
+
+
+def state_of(args: argparse.Namespace) -> str:
+    """The state a crawl will use: ``-s AUTONEWS_STATE=...``, ``--state``, or ``<output>/state.sqlite3``."""
+    return override(args, "AUTONEWS_STATE") or resolve_state(args.state, args.output)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run one crawl of the registry; print the summary; return the exit status."""
+    if args.since:
+        try:
+            parse_age(args.since)
+        except ValueError as exc:
+            raise UsageError(f"--since: {exc}") from None
+    state = state_of(args)
+    worker = bool(args.redis or override(args, "AUTONEWS_REDIS_URL"))
+    if worker or is_redis(state):
+        return crawl(args)  # the Redis lease is taken once the settings are known
+    lock = RunLock(state)
+    try:
+        lock.acquire()
+    except LockedError as exc:
+        eprint(f"autonews: {exc}; exiting (status {EXIT_LOCKED})")
+        return EXIT_LOCKED
+    except OSError as exc:
+        eprint(f"autonews: error: output not writable: {exc}")
+        return EXIT_OUTPUT
+    try:
+        return crawl(args)
+    finally:
+        lock.release()
+
+
+def crawl(args: argparse.Namespace) -> int:
+    """The crawl itself, once the run lock is held."""
+    from crawler.cli.runner import run_spider
+    from crawler.extensions.runstatus import exit_status, format_summary
+
+    with prepare_crawl(args) as prepared:
+        if isinstance(prepared, int):
+            return prepared
+        stats = run_spider("news", prepared)
+    eprint(format_summary(stats))
+    if stats.get("autonews/distributed/round_summary"):  # distributed worker: the round's totals so far
+        eprint(stats["autonews/distributed/round_summary"])
+    return exit_status(stats)
 
 
 def writable_dir(path: Path) -> str | None:
@@ -36,28 +96,27 @@ def writable_dir(path: Path) -> str | None:
 
 @contextlib.contextmanager
 def prepare_crawl(args: argparse.Namespace) -> Iterator[Settings | int]:
-    """Validate arguments and (with --demo) serve the demo site; the caller holds the run lock.
+    """Build the crawl's settings, check the output and the registry, serve the demo site (``--demo``)
+    and take a worker's Redis lease (``--redis``); the caller holds the run lock.
 
     Yields the crawl settings, or an exit status when the crawl must not start.
     """
+    from crawler.cli.runner import configure_console_logging, project_settings
+    from crawler.distributed.lease import hold_worker_lease
+    from crawler.sources.configured import configured_sources
+    from crawler.sources.registry import SourceError
+
     output = Path(args.output or "output")
-    state = args.state or str(output / "state.sqlite3")
-    if args.since:
-        try:
-            parse_age(args.since)
-        except ValueError as exc:
-            raise UsageError(f"--since: {exc}") from None
     settings = project_settings(
         args.overrides,
         AUTONEWS_OUTPUT_DIR=str(output),
-        AUTONEWS_STATE=state,
+        AUTONEWS_STATE=args.state,
         AUTONEWS_SOURCE_NAMES=args.source or None,
         AUTONEWS_SOURCES=args.sources,
         AUTONEWS_SINCE=args.since,
+        AUTONEWS_REDIS_URL=args.redis,
         HTTPCACHE_DIR=str((output / ".httpcache").resolve()),
     )
-    if getattr(args, "redis", None):  # distributed worker (crawler/distributed.py)
-        settings.set("AUTONEWS_REDIS_URL", args.redis, priority="cmdline")
     configure_console_logging(settings, args.verbose, args.log_file)
     problem = writable_dir(output)
     if problem:
@@ -69,7 +128,7 @@ def prepare_crawl(args: argparse.Namespace) -> Iterator[Settings | int]:
             from crawler.demo.server import DemoServer
 
             # A fixed port keeps demo URLs stable, so a second run sees its articles as stored.
-            port = settings.getint("AUTONEWS_DEMO_PORT", 8765)
+            port = settings.getint("AUTONEWS_DEMO_PORT")
             try:
                 server = stack.enter_context(DemoServer(port=port))
             except OSError as exc:
@@ -83,56 +142,14 @@ def prepare_crawl(args: argparse.Namespace) -> Iterator[Settings | int]:
                 if settings.getpriority(key) < 40:
                     settings.set(key, value, priority="cmdline")
         try:
-            load_sources(settings.get("AUTONEWS_SOURCES") or DEFAULT_SOURCES,
-                         names=settings.getlist("AUTONEWS_SOURCE_NAMES"),
-                         substitutions=settings.getdict("AUTONEWS_SUBSTITUTIONS") or None)
+            configured_sources(settings)
         except (SourceError, OSError) as exc:
             eprint(f"autonews: error: {exc}")
             yield EXIT_USAGE
             return
-        if settings.get("AUTONEWS_REDIS_URL"):  # distributed worker: a Redis lease instead of the state file lock
-            from crawler.distributed.addon import enter_worker
-
-            status = enter_worker(settings, stack)
-            yield settings if status is None else status
-            return
+        if settings.get("AUTONEWS_REDIS_URL"):
+            status = hold_worker_lease(settings, stack)
+            if status is not None:
+                yield status
+                return
         yield settings
-
-
-def read_targets(targets: list[str], input_file: str | None) -> list[str]:
-    """Return the URLs/paths from the command line and ``--input`` (blank lines and # comments skipped)."""
-    found = list(targets)
-    if input_file:
-        fh = sys.stdin if input_file == "-" else open(input_file, encoding="utf-8")
-        with fh:
-            found += [line.strip() for line in fh if line.strip() and not line.startswith("#")]
-    if not found:
-        raise UsageError("scrape needs at least one URL or file (or --input FILE)")
-    from crawler.spiders.scrape import to_url
-
-    for target in found:
-        try:
-            to_url(target)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-    return found
-
-
-def scrape_settings(args: argparse.Namespace) -> Settings:
-    """Settings for a one-off scrape: no stored state, records to stdout or ``-o``."""
-    from pipelines.record import record_fields
-
-    uri = Path(args.output).resolve().as_uri() if args.output else "stdout:"
-    settings = project_settings(
-        args.overrides,
-        AUTONEWS_STATE=":memory:",
-        AUTONEWS_SKIP_SEEN=False,
-        AUTONEWS_RUN_REPORT=False,
-        FEEDS={uri: {"format": "jsonlines", "fields": record_fields(), "overwrite": True, "encoding": "utf-8"}},
-    )
-    pipelines = dict(settings.getdict("ITEM_PIPELINES"))
-    pipelines.pop("pipelines.storage.pipeline.StoragePipeline", None)
-    settings.set("ITEM_PIPELINES", pipelines, priority="cmdline")
-    settings.set("AUTOTHROTTLE_ENABLED", False, priority="default")
-    configure_console_logging(settings, args.verbose, args.log_file, quiet="WARNING")
-    return settings

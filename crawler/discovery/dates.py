@@ -62,7 +62,7 @@ def _parse_rfc822(text: str) -> datetime | None:
         return None
 
 
-def normalise_date(value: str | None) -> str | None:
+def normalize_feed_date(value: str | None) -> str | None:
     """ISO 8601 form of a feed/sitemap date, or None if absent or unparseable.
 
     Zone offsets are kept as given (no conversion); date-only values stay dates.

@@ -9,7 +9,7 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
-from crawler.discovery.dates import normalise_date
+from crawler.discovery.dates import normalize_feed_date
 from crawler.discovery.safexml import (
     MAX_SIZE,
     DiscoveryError,
@@ -78,7 +78,7 @@ def feed_entries(root: etree._Element, base_url: str) -> list[Entry]:
             if name == "title" and ns in _CORE_NS and title is None:
                 title = _clean_title(text_of(child))
             elif name in _DATE_FIELDS and ns in _DATE_NS and name not in dates:
-                value = normalise_date(text_of(child))
+                value = normalize_feed_date(text_of(child))
                 if value is not None:
                     dates[name] = value
         date = next((dates[n] for n in _DATE_FIELDS if n in dates), None)

@@ -10,13 +10,12 @@ from __future__ import annotations
 import codecs
 import html.entities
 import re
-import zlib
 
 from lxml import etree
 
+from crawler.discovery.gzipsafe import GZIP_MAGIC, GzipError, inflate
+
 MAX_SIZE = 50 * 1024 * 1024  # the sitemap protocol's own limit for uncompressed files
-_CHUNK = 1024 * 1024
-_GZIP_MAGIC = b"\x1f\x8b"
 # A document type declaration, with its internal subset, in the prolog. Feeds and
 # sitemaps never need one; dropping it removes entity definitions before the parser
 # sees them, so undefined references are simply skipped and the rest is salvaged.
@@ -37,7 +36,7 @@ def read_body(body: bytes, max_size: int = MAX_SIZE) -> bytes:
     gzip stream is corrupt or truncated. Decompression is incremental, so a gzip
     bomb costs at most about `max_size` bytes of memory.
     """
-    if body[:2] == _GZIP_MAGIC:
+    if body[:2] == GZIP_MAGIC:
         return _gunzip(body, max_size)
     if len(body) > max_size:
         raise DiscoveryError(f"body of {len(body)} bytes exceeds the {max_size}-byte limit")
@@ -47,26 +46,11 @@ def read_body(body: bytes, max_size: int = MAX_SIZE) -> bytes:
 def _gunzip(body: bytes, max_size: int) -> bytes:
     """Incrementally gunzip (possibly multi-member) `body`, never inflating past the cap."""
     out = bytearray()
-    data = body
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
     try:
-        while True:
-            chunk = inflater.decompress(data, _CHUNK)
+        for chunk in inflate(body, max_size):
             out += chunk
-            if len(out) > max_size:
-                raise DiscoveryError(f"gzip body inflates beyond the {max_size}-byte limit")
-            data = inflater.unconsumed_tail
-            if inflater.eof:
-                rest = inflater.unused_data
-                if rest[:2] != _GZIP_MAGIC:
-                    break  # trailing garbage after the last member is ignored, like gzip(1)
-                inflater, data = zlib.decompressobj(16 + zlib.MAX_WBITS), rest
-            elif not data and not chunk:
-                raise DiscoveryError(
-                    f"truncated gzip body ({len(body)} bytes compressed, {len(out)} inflated)"
-                )
-    except zlib.error as exc:
-        raise DiscoveryError(f"corrupt gzip body: {exc}") from exc
+    except GzipError as exc:  # too large, truncated or corrupt: the message says which
+        raise DiscoveryError(str(exc)) from exc
     return bytes(out)
 
 

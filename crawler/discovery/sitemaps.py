@@ -1,21 +1,21 @@
-"""Article discovery from feeds, sitemaps and robots.txt: pure functions, bytes in.
+"""Article discovery from feeds and sitemaps: pure functions, bytes in.
 
 Nothing here touches the network or Scrapy; the spider downloads bodies and hands
-them over. All XML goes through `discovery_xml`, which is safe against gzip bombs,
-entity expansion and XXE. Feed parsing lives in `discovery_feed`.
+them over. All XML goes through `crawler.discovery.safexml`, which is safe against
+gzip bombs, entity expansion and XXE. Feed parsing lives in `crawler.discovery.feeds`.
 """
 
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
 from lxml import etree
 
-from crawler.discovery.dates import normalise_date, parse_date
+from crawler.discovery.dates import normalize_feed_date, parse_date
 from crawler.discovery.feeds import FEED_ROOTS, Entry, absolute_url, feed_entries, parse_feed
 from crawler.discovery.safexml import (
     MAX_SIZE,
@@ -33,7 +33,6 @@ __all__ = [
     "is_recent",
     "parse_feed",
     "parse_sitemap",
-    "sitemap_urls_from_robots",
 ]
 
 
@@ -41,13 +40,12 @@ __all__ = [
 class SitemapResult:
     """A parsed sitemap: child sitemaps (for an index) and article entries (for a urlset).
 
-    `children` repeats `sitemaps` as Entries whose `published` is the child's
-    <lastmod>, so a --since filter can skip old monthly archives of an index.
+    Each child is an Entry whose `published` is its <lastmod> (None if absent), so
+    the spider's --since filter can skip an index's old monthly archives unfetched.
     """
 
-    sitemaps: list[str]
+    children: list[Entry]
     entries: list[Entry]
-    children: list[Entry] = field(default_factory=list)
 
 
 def parse_sitemap(body: bytes, url: str, max_size: int = MAX_SIZE) -> SitemapResult:
@@ -65,8 +63,7 @@ def parse_sitemap(body: bytes, url: str, max_size: int = MAX_SIZE) -> SitemapRes
     root = parse_xml(data, url)
     kind = local_name(root).lower()
     if kind == "sitemapindex":
-        children = _sitemap_children(root, url)
-        return SitemapResult([c.url for c in children], [], children)
+        return SitemapResult(_sitemap_children(root, url), [])
     if kind == "urlset":
         return SitemapResult([], _urlset_entries(root, url))
     if kind in FEED_ROOTS:  # the sitemap protocol accepts RSS and Atom feeds
@@ -83,7 +80,7 @@ def _sitemap_children(root: etree._Element, url: str) -> list[Entry]:
         loc = absolute_url(fields.get("loc") or "", url)
         if loc is None or loc in found or _url_key(loc) == own:
             continue
-        found[loc] = Entry(loc, normalise_date(fields.get("lastmod")))
+        found[loc] = Entry(loc, normalize_feed_date(fields.get("lastmod")))
     return list(found.values())
 
 
@@ -96,9 +93,9 @@ def _urlset_entries(root: etree._Element, url: str) -> list[Entry]:
         if loc is None or loc in found:
             continue
         news = fields.get("news")
-        published = normalise_date(news.get("publication_date")) if news else None
+        published = normalize_feed_date(news.get("publication_date")) if news else None
         if published is None:
-            published = normalise_date(fields.get("lastmod"))
+            published = normalize_feed_date(fields.get("lastmod"))
         found[loc] = Entry(loc, published, news.get("title") if news else None)
     return list(found.values())
 
@@ -146,20 +143,6 @@ def _url_key(url: str) -> tuple[str, int | None, str, str]:
     except ValueError:  # out-of-range port: compare the URLs as they are
         port = None
     return ((parts.hostname or "").lower(), port, parts.path or "/", parts.query)
-
-
-def sitemap_urls_from_robots(body: bytes, base_url: str) -> list[str]:
-    """Sitemap URLs declared in a robots.txt body ("Sitemap:" lines, any case)."""
-    text = read_body(body).decode("utf-8", "replace").lstrip("\ufeff")
-    found: dict[str, None] = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        tokens = value.split()
-        if sep and key.strip().lower() == "sitemap" and tokens:
-            url = absolute_url(tokens[0], base_url)
-            if url is not None:
-                found.setdefault(url, None)
-    return list(found)
 
 
 def is_recent(entry: Entry, since: datetime | None) -> bool:

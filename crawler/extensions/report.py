@@ -17,11 +17,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from itemadapter import ItemAdapter
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from crawler.extensions.runstatus import exit_status, failure_reasons
+from pipelines.storage.pipeline import crawl_run_id
 
 logger = logging.getLogger(__name__)
 
@@ -75,20 +77,18 @@ class RunReport:
         return cls(crawler)
 
     def item_scraped(self, item: dict[str, Any]) -> None:
-        """Count a written article for its source."""
+        """Count a written article (its public record) for its source."""
         counts = self.counts[item.get("source") or "unknown"]
         counts["written"] += 1
         if "non_english" in (item.get("flags") or []):
             counts["non_english"] += 1
 
-    def item_dropped(self, item: dict[str, Any], exception: BaseException) -> None:
-        """Count a dropped item under its reason."""
-        self.counts[item.get("source") or "unknown"][drop_reason(str(exception))] += 1
+    def item_dropped(self, item: Any, exception: BaseException) -> None:
+        """Count a dropped page or article under its reason."""
+        self.counts[ItemAdapter(item).get("source") or "unknown"][drop_reason(str(exception))] += 1
 
     def build(self, reason: str) -> dict[str, Any]:
         """Return the report as a JSON-ready dict."""
-        from pipelines.storage.pipeline import crawl_run_id
-
         stats = {**self.crawler.stats.get_stats(), "finish_reason": reason}
         names = set(self.counts) | {k.split("/")[2] for k in stats if k.startswith("autonews/source/")}
         sources = {}

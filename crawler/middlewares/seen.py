@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
-from pipelines.state.store import DedupeStore, open_store
+from pipelines.state.backend import open_store
+from pipelines.state.store import DedupeStore
 from pipelines.dedupe.urls import canonicalize_url
 
 if TYPE_CHECKING:

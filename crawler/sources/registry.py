@@ -56,8 +56,9 @@ class Source:
         """True if a link found on a section page should be followed.
 
         A URL is followed when it matches at least one `allow` pattern (or there
-        are none) and no `deny` pattern; patterns are searched, not anchored.
-        Domain restriction is left to the spider (see `domains`).
+        are none) and no `deny` pattern; patterns are searched, not anchored, in
+        the absolute URL (as Scrapy's LinkExtractor allow/deny do). This is the
+        news spider's link filter; domain restriction is left to it (see `domains`).
         """
         if any(p.search(url) for p in self._deny_re):
             return False

@@ -12,6 +12,8 @@ from twisted.python.failure import Failure
 
 from crawler.middlewares.failures import count_error, count_failure
 from pipelines.extract.html import looks_binary
+from pipelines.items import PageItem
+from pipelines.language.codes import parse_declared
 
 #: Content types that may hold an article; anything else is skipped and counted.
 HTML_TYPES = (b"text/html", b"application/xhtml+xml", b"text/plain", b"")
@@ -75,17 +77,17 @@ class NewsSpiderBase(scrapy.Spider):
             count_error(self.crawler.stats, problem, source)
             self.logger.warning("Skipping %s: %s (%d bytes)", response.url, problem.replace("_", " "), len(response.body))
             return
-        yield {
-            "url": response.url,
-            "request_url": response.meta.get("redirect_urls", [response.url])[0],
-            "source": source,
-            "body": response.body,
-            "encoding": http_charset(response),
-            "content_language": header_value(response, "Content-Language"),
-            "fetched_at": utc_now(),
-            "feed_published": response.meta.get("autonews_published"),
-            "expected_language": response.meta.get("autonews_language"),
-        }
+        yield PageItem(
+            url=response.url,
+            request_url=response.meta.get("redirect_urls", [response.url])[0],
+            source=source,
+            body=response.body,
+            fetched_at=utc_now(),
+            encoding=http_charset(response),
+            content_languages=parse_declared([header_value(response, "Content-Language")]),
+            feed_published=response.meta.get("autonews_published"),
+            expected_language=response.meta.get("autonews_language"),
+        )
 
     def on_error(self, failure: Failure) -> None:
         """Count and log a failed request; the crawl goes on."""

@@ -14,11 +14,16 @@ from scrapy.linkextractors import LinkExtractor
 
 from crawler.middlewares.failures import count_error
 from crawler.discovery.sitemaps import DiscoveryError, Entry, is_recent, parse_feed, parse_sitemap
-from crawler.sources.registry import DEFAULT_SOURCES, Source, load_sources
+from crawler.sources.configured import configured_sources
+from crawler.sources.registry import Source
 from crawler.spiders.base import NewsSpiderBase
-from pipelines.state.store import parse_age
+from crawler.ages import parse_age
 
 T = TypeVar("T")
+# Every link of a page, deduplicated, minus ignored extensions (images, archives...). The
+# source's allow/deny rules are applied by `Source.follows`: like LinkExtractor's own
+# allow/deny, it searches the regexes in the absolute URL, so the same links pass.
+_LINKS = LinkExtractor()
 
 
 class NewsSpider(NewsSpiderBase):
@@ -31,14 +36,7 @@ class NewsSpider(NewsSpiderBase):
         """Load and validate the registry before the crawl starts; set per-source delays."""
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
-        spider.sources = {
-            s.name: s
-            for s in load_sources(
-                settings.get("AUTONEWS_SOURCES") or DEFAULT_SOURCES,
-                names=settings.getlist("AUTONEWS_SOURCE_NAMES"),
-                substitutions=settings.getdict("AUTONEWS_SUBSTITUTIONS") or None,
-            )
-        }
+        spider.sources = {s.name: s for s in configured_sources(settings)}
         since = settings.get("AUTONEWS_SINCE")
         spider.since = datetime.now(timezone.utc) - parse_age(since) if since else None
         slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
@@ -51,13 +49,11 @@ class NewsSpider(NewsSpiderBase):
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
-        """Yield one discovery request per feed, sitemap and section page."""
-        if self.crawler.settings.get("AUTONEWS_REDIS_INSTANCE"):  # distributed worker: seeds only when elected (crawler/seed.py)
-            from crawler.distributed.rounds import worker_start
+        """Yield one discovery request per feed, sitemap and section page.
 
-            async for request in worker_start(self):
-                yield request
-            return
+        In worker mode a spider middleware lets them through only on the worker elected to seed
+        the round (``crawler.distributed.rounds.SeedElection``).
+        """
         for request in self.seed_requests():
             yield request
 
@@ -124,8 +120,12 @@ class NewsSpider(NewsSpiderBase):
         result = self._parse(response, "sitemap", parse_sitemap)
         if result is None:
             return
-        for url in result.sitemaps:
-            yield self.discovery_request(url, source, self.parse_sitemap)
+        for child in result.children:
+            # An index's child dated by <lastmod> before --since holds nothing newer: not fetched.
+            if not is_recent(child, self.since):
+                self.crawler.stats.inc_value("autonews/skipped/too_old_sitemap")
+                continue
+            yield self.discovery_request(child.url, source, self.parse_sitemap)
         yield from self.entry_requests(result.entries, source)
 
     def parse_section(self, response: Response) -> Iterator[scrapy.Request]:
@@ -134,16 +134,15 @@ class NewsSpider(NewsSpiderBase):
         yield from self.follow_links(response, source)
 
     def follow_links(self, response: Response, source: Source) -> Iterator[scrapy.Request]:
-        """Yield article requests for allowed links, up to the source's ``max_depth``."""
+        """Yield article requests for links on the source's hosts that ``Source.follows``, up to ``max_depth``."""
         depth = response.meta.get("autonews_depth", 0) + 1
         if depth > source.max_depth or not hasattr(response, "text"):
             return
-        # Domains are checked by host name: LinkExtractor's allow_domains also compares the port.
-        extractor = LinkExtractor(allow=source.allow, deny=source.deny)
         hosts = source.domains()
-        for link in extractor.extract_links(response):
+        for link in _LINKS.extract_links(response):
+            # Domains are checked by host name: LinkExtractor's allow_domains also compares the port.
             host = urlsplit(link.url).hostname or ""
-            if not any(host == d or host.endswith("." + d) for d in hosts):
+            if not any(host == d or host.endswith("." + d) for d in hosts) or not source.follows(link.url):
                 continue
             yield self.article_request(
                 link.url, source.name, autonews_depth=depth, autonews_language=source.language,

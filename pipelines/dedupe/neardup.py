@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from datasketch import MinHash
 
 SHINGLE_WORDS = 3
 NUM_PERM = 72
@@ -91,6 +90,8 @@ def shingles(text: str, size: int = SHINGLE_WORDS) -> set[bytes]:
 @lru_cache(maxsize=1)
 def _permutations() -> tuple[np.ndarray, np.ndarray]:
     # Building permutations costs more than hashing a short text: do it once.
+    from datasketch import MinHash  # lazily: see minhash_values
+
     return MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32").permutations
 
 
@@ -99,6 +100,10 @@ def minhash_values(text: str) -> np.ndarray | None:
     grams = shingles(text)
     if not grams:
         return None
+    # imported on first use: crawler/settings.py reads NEAR_THRESHOLD from this module, and the CLI
+    # loads the settings long before it needs a MinHash (datasketch costs ~0.4 s to import)
+    from datasketch import MinHash
+
     mh = MinHash(num_perm=NUM_PERM, seed=1, permutations=_permutations(), scheme="affine32")
     mh.update_batch(grams)
     return mh.hashvalues

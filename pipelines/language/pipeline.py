@@ -12,8 +12,9 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from pipelines.items import Article
+from pipelines.language.codes import normalize_code
 from pipelines.pool import cpu_pool
-from pipelines.language.codes import normalize_code, parse_declared
 from pipelines.language.detect import (CHAR_BUDGET, FLAG_MIXED, FLAG_NON_ENGLISH, FLAG_UNKNOWN, MIN_PARAGRAPH_CHARS,
                                        MIXED_SHARE, LanguageResult, detect_languages)
 
@@ -57,39 +58,23 @@ class LanguagePipeline:
                    char_budget=settings.getint("AUTONEWS_LANGUAGE_CHAR_BUDGET", CHAR_BUDGET),
                    mixed_share=share)
 
-    def _detector(self, item: dict[str, Any]) -> tuple[Any, tuple[Any, ...]]:
-        """The pure detection call for an item: a picklable function and its arguments."""
-        declared = parse_declared([*(item.get("_declared_languages") or []), item.get("content_language")])
+    async def process_item(self, item: Article) -> Article:
+        """Detect in the crawl's process pool (inline with ``AUTONEWS_POOL_PROCESSES=0``) and apply the result."""
         detect = partial(detect_languages, min_paragraph_chars=self.min_paragraph_chars,
                          char_budget=self.char_budget, mixed_share=self.mixed_share)
-        return detect, (item.get("text") or "", item.get("title"), declared)
+        result = await cpu_pool(self.crawler).run(detect, item.text, item.title, item.declared_languages)
+        return self.apply(item, result)
 
-    def detect(self, item: dict[str, Any]) -> LanguageResult:
-        """Run detection inline on the item's text, title and declared languages (page tags, then the header)."""
-        detect, args = self._detector(item)
-        return detect(*args)
-
-    def process(self, item: dict[str, Any]) -> dict[str, Any]:
-        """Detect inline (no process pool) and apply the result."""
-        return self.apply(item, self.detect(item))
-
-    async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
-        """Detect in the crawl's process pool and apply the result."""
-        detect, args = self._detector(item)
-        return self.apply(item, await cpu_pool(self.crawler).run(detect, *args))
-
-    def apply(self, item: dict[str, Any], result: LanguageResult) -> dict[str, Any]:
-        """Merge language fields into the item, count them, and apply the non-English policy."""
-        item["language"] = result.language
-        item["languages"] = dict(result.languages)
-        flags = list(item.get("flags") or [])
-        flags.extend(flag for flag in result.flags if flag not in flags)
-        item["flags"] = flags
+    def apply(self, item: Article, result: LanguageResult) -> Article:
+        """Merge language fields into the article, count them, and apply the non-English policy."""
+        item.language = result.language
+        item.languages = dict(result.languages)
+        item.flags.extend(flag for flag in result.flags if flag not in item.flags)
         for flag, key in ((FLAG_NON_ENGLISH, "autonews/non_english"), (FLAG_MIXED, "autonews/mixed_language"),
                           (FLAG_UNKNOWN, "autonews/language_unknown")):
             if flag in result.flags:
                 self.stats.inc_value(key)
-        expected = normalize_code(item.get("expected_language"))
+        expected = normalize_code(item.expected_language)
         if expected and result.language and expected != result.language:
             # The registry's language is a hint about the source, not about this page: report only.
             self.stats.inc_value("autonews/language_mismatch")
@@ -97,13 +82,12 @@ class LanguagePipeline:
             return self._apply_policy(item, result)
         return item
 
-    def _apply_policy(self, item: dict[str, Any], result: LanguageResult) -> dict[str, Any]:
+    def _apply_policy(self, item: Article, result: LanguageResult) -> Article:
         """Keep, route or drop a non-English item according to the policy."""
         if self.policy == "route":
-            item["_route"] = ROUTE_NON_ENGLISH
+            item.route = ROUTE_NON_ENGLISH
             self.stats.inc_value("autonews/routed/non_english")
         elif self.policy == "drop":
             self.stats.inc_value("autonews/dropped/non_english")
-            item.pop("body", None)  # DropItem logs the whole item
-            raise DropItem(f"non-English ({result.language or 'unknown'}): {item.get('url')}")
+            raise DropItem(f"non-English ({result.language or 'unknown'}): {item.url}")
         return item

@@ -49,12 +49,9 @@ import redis
 
 from pipelines.dedupe.neardup import NEAR_THRESHOLD, NearSignature
 from pipelines.state.redis_lua import BEAT, CLAIM, PRUNE, SETTLE
-from pipelines.state.sqlite_store import MAX_NEAR_CANDIDATES
 from pipelines.state.record_args import record_add_args
-
-DEFAULT_PREFIX = "autonews"
-DEFAULT_TIMEOUT = 60.0
-"""Seconds without a heartbeat after which a worker instance counts as dead."""
+from pipelines.state.redis_keys import DEFAULT_PREFIX, DEFAULT_TIMEOUT, RedisKeys
+from pipelines.state.sqlite_store import MAX_NEAR_CANDIDATES
 
 def _hash8(value: str) -> bytes:
     return hashlib.blake2b(value.encode("utf-8"), digest_size=8).digest()
@@ -74,10 +71,12 @@ class RedisStore:
 
     def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX, instance: str | None = None,
                  timeout: float = DEFAULT_TIMEOUT, client: redis.Redis | None = None) -> None:
+        # the defaults are the library's; a crawl passes its AUTONEWS_REDIS_* settings (pipelines.state.backend)
         """Connect to ``url`` (``redis://HOST:PORT/DB``); ``instance`` names this worker process."""
         self.url = url
         self.client = client or redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10)
         self.prefix = prefix
+        self.keys = RedisKeys(prefix)
         self.instance = instance or default_instance()
         self.timeout_ms = int(timeout * 1000)
         self._claim = self.client.register_script(CLAIM)
@@ -87,13 +86,6 @@ class RedisStore:
         self.pending: list[tuple[str, str]] = []
         self.lost_claims = 0
         self.closed = False
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> RedisStore:
-        """Build from ``AUTONEWS_REDIS_URL``, ``AUTONEWS_REDIS_PREFIX``, ``AUTONEWS_REDIS_INSTANCE``, ``AUTONEWS_REDIS_WORKER_TIMEOUT``."""
-        return cls(settings.get("AUTONEWS_REDIS_URL"), prefix=settings.get("AUTONEWS_REDIS_PREFIX") or DEFAULT_PREFIX,
-                   instance=settings.get("AUTONEWS_REDIS_INSTANCE") or None,
-                   timeout=settings.getfloat("AUTONEWS_REDIS_WORKER_TIMEOUT", DEFAULT_TIMEOUT))
 
     # -- the script ---------------------------------------------------------------
     def _run(self, mode: str, canonical: str, urls: Iterable[str], *, fingerprint: str | None = None,
@@ -191,18 +183,18 @@ class RedisStore:
 
     def forget_instance(self, instance: str) -> None:
         """Drop ``instance`` from the live set (its pending claims become free at once)."""
-        self.client.zrem(f"{self.prefix}:live", instance)
+        self.client.zrem(self.keys.live, instance)
 
     def live_instances(self) -> set[str]:
         """Return the instances whose heartbeat is younger than the timeout."""
         seconds, micros = self.client.time()
         now = seconds * 1000 + micros // 1000
-        members = self.client.zrangebyscore(f"{self.prefix}:live", now - self.timeout_ms, "+inf")
+        members = self.client.zrangebyscore(self.keys.live, now - self.timeout_ms, "+inf")
         return {m.decode() for m in members}
 
     def stats(self) -> dict:
         """Return article, URL and fingerprint counts and Redis' used memory."""
-        counts = {k.decode(): int(v) for k, v in self.client.hgetall(f"{self.prefix}:count").items()}
+        counts = {k.decode(): int(v) for k, v in self.client.hgetall(self.keys.count).items()}
         memory = self.client.info("memory")
         return {"url": self.url, "prefix": self.prefix, "articles": counts.get("articles", 0),
                 "urls": counts.get("urls", 0), "fingerprints": counts.get("fingerprints", 0),
@@ -212,6 +204,6 @@ class RedisStore:
         """Forget articles first seen more than ``older_than`` ago (done or released only); return how many."""
         cutoff = int(time.time() - older_than.total_seconds())
         removed = 0
-        for key in self.client.scan_iter(match=f"{self.prefix}:doc:*", count=1000):
+        for key in self.client.scan_iter(match=self.keys.docs, count=1000):
             removed += int(self._prune(args=[self.prefix, key.decode().rsplit(":", 1)[1], cutoff]))
         return removed

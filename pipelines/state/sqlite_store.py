@@ -27,6 +27,7 @@ from pathlib import Path
 
 from pipelines.dedupe.neardup import NEAR_THRESHOLD, NearSignature, similarity
 from pipelines.state.record_args import record_add_args
+from pipelines.state.store import find_duplicate
 
 SCHEMA_VERSION = 1
 PAGE_SIZE = 4096
@@ -125,6 +126,21 @@ class SQLiteStore:
             if score >= threshold and (best is None or (score, -doc) > (best[0], -best[1])):
                 best = (score, doc, row[0])
         return best[2] if best else None
+
+    def claim(self, canonical_url: str, *, aliases: Iterable[str] = (), fingerprint: str | None = None,
+              signature: NearSignature | None = None, threshold: float = NEAR_THRESHOLD) -> tuple[str, str] | None:
+        """Check, then record (one writer at a time, so no race): see ``DedupeStore.claim``.
+
+        A copy's URLs (not its text) are still recorded, so it is not fetched again and later
+        copies keep matching the first-seen article.
+        """
+        aliases = tuple(aliases)
+        found = find_duplicate(self, (canonical_url, *aliases), fingerprint, signature, threshold)
+        if found is None:
+            self.add(canonical_url, aliases=aliases, fingerprint=fingerprint, signature=signature)
+        else:
+            self.add(canonical_url, aliases=aliases)
+        return found
 
     def add(
         self,

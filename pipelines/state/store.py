@@ -1,47 +1,34 @@
-"""Persistent deduplication state: interface, per-crawler store, CLI helpers.
+"""The dedupe state's interface, ``DedupeStore``, and the check every backend's claim makes.
 
-``DedupeStore`` is the interface (a Redis backend can follow); ``SQLiteStore``
-(``pipelines.state.sqlite_store``) keeps everything in one SQLite file in WAL mode.
+Backends: ``pipelines.state.sqlite_store.SQLiteStore`` (one file, one crawl at a time) and
+``pipelines.state.redis_store.RedisStore`` (shared by distributed workers, atomic claims);
+``pipelines.state.backend`` picks one from the ``AUTONEWS_STATE`` URI.
 
-Durability contract: ``add`` writes inside an open transaction that only ``commit``
-ends. The storage pipeline calls ``commit()`` after the article lines are written and
-fsynced, so an article is never recorded as seen before its line is durable. Lookups
-on the same connection see the uncommitted adds (in-run duplicates are caught);
-other connections do not. ``close()`` rolls back whatever was not committed.
+Durability contract: ``claim`` and ``add`` write inside an open transaction that only ``commit``
+ends. The storage pipeline calls ``commit()`` after the article lines are written and fsynced,
+so an article is never recorded as seen before its line is durable. Lookups through the same
+store see the uncommitted adds (in-run duplicates are caught); other connections do not.
+``close()`` rolls back whatever was not committed.
 """
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
-
-from scrapy import signals
+from typing import Protocol, runtime_checkable
 
 from pipelines.dedupe.neardup import NEAR_THRESHOLD, NearSignature
-from pipelines.state.sqlite_store import SQLiteStore
 
-if TYPE_CHECKING:
-    from scrapy.crawler import Crawler
-
-__all__ = [
-    "DEFAULT_STATE_PATH",
-    "DedupeStore",
-    "SQLiteStore",
-    "close_store",
-    "open_store",
-    "parse_age",
-    "prune_state",
-    "state_stats",
-]
+DUPLICATE_URL = "duplicate_url"
+DUPLICATE_TEXT = "duplicate_text"
+NEAR_DUPLICATE = "near_duplicate"
 
 
 @runtime_checkable
 class DedupeStore(Protocol):
     """What the dedupe pipeline, the seen-URL middleware and the storage pipeline need from a state backend."""
+
+    closed: bool
 
     def has_url(self, canonical: str) -> bool:
         """Return True when this canonical URL (or alias) was recorded."""
@@ -54,6 +41,18 @@ class DedupeStore(Protocol):
 
     def find_near(self, signature: NearSignature, threshold: float = NEAR_THRESHOLD) -> str | None:
         """Return the canonical URL of the most similar recorded article at or above ``threshold``, or None."""
+
+    def claim(
+        self,
+        canonical_url: str,
+        *,
+        aliases: Iterable[str] = (),
+        fingerprint: str | None = None,
+        signature: NearSignature | None = None,
+        threshold: float = NEAR_THRESHOLD,
+    ) -> tuple[str, str] | None:
+        """Record the article as new and return None, or return ``(kind, owner canonical_url)`` of what it
+        duplicates (its URLs are then recorded under the owner, so it is not fetched again)."""
 
     def add(
         self,
@@ -85,77 +84,22 @@ class DedupeStore(Protocol):
         """Forget articles first seen more than ``older_than`` ago; return how many; commits."""
 
 
+def find_duplicate(store: DedupeStore, urls: Iterable[str], fingerprint: str | None,
+                   signature: NearSignature | None, threshold: float = NEAR_THRESHOLD) -> tuple[str, str] | None:
+    """Return ``(kind, owner canonical_url)`` of the first check that matches, or None for a new article.
 
-def state_stats(path: str | os.PathLike[str]) -> dict:
-    """Return :meth:`SQLiteStore.stats` of the state file at ``path`` (for ``autonews state stats``)."""
-    if not Path(path).exists():
-        raise FileNotFoundError(f"no state file at {path}")
-    store = SQLiteStore(path)
-    try:
-        return store.stats()
-    finally:
-        store.close()
-
-
-def prune_state(path: str | os.PathLike[str], older_than: timedelta) -> int:
-    """Prune the state file at ``path`` (for ``autonews state prune --older-than``); return articles removed."""
-    if not Path(path).exists():
-        raise FileNotFoundError(f"no state file at {path}")
-    store = SQLiteStore(path)
-    try:
-        return store.prune(older_than)
-    finally:
-        store.close()
-
-
-_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_age(text: str) -> timedelta:
-    """Parse an age such as ``90d``, ``12h``, ``2w``, ``30m`` or ``45s`` into a timedelta.
-
-    Raises ValueError for anything else.
+    Checks, cheapest first: any of the URLs, the exact fingerprint, the near-duplicate index.
     """
-    match = _AGE.match(text)
-    if not match:
-        raise ValueError(f"bad age {text!r}: expected a number and one of s, m, h, d, w (e.g. 90d)")
-    return timedelta(**{_UNITS[match.group(2).lower()]: float(match.group(1))})
-
-
-DEFAULT_STATE_PATH = "output/state.sqlite3"
-_CRAWLER_ATTR = "_autonews_dedupe_store"
-
-
-def open_store(crawler: Crawler) -> DedupeStore:
-    """Return the crawler's store, opening it on first use (path: setting ``AUTONEWS_STATE``).
-
-    One store (one connection) per crawler, cached on the crawler, so the dedupe
-    pipeline, the seen-URL middleware and the storage pipeline share uncommitted
-    adds. It is closed (uncommitted adds rolled back) on ``spider_closed``, which
-    Scrapy sends after every pipeline's ``close_spider``: the storage pipeline must
-    have committed by then.
-    """
-    store = getattr(crawler, _CRAWLER_ATTR, None)
-    if store is None:
-        if crawler.settings.get("AUTONEWS_REDIS_URL"):  # distributed workers share one Redis (pipelines/state_redis.py)
-            from pipelines.state.redis_store import RedisStore
-
-            store = RedisStore.from_settings(crawler.settings)
-        else:
-            store = SQLiteStore(crawler.settings.get("AUTONEWS_STATE") or DEFAULT_STATE_PATH)
-        setattr(crawler, _CRAWLER_ATTR, store)
-
-        def _closed(**_: object) -> None:
-            close_store(crawler)
-
-        crawler.signals.connect(_closed, signal=signals.spider_closed, weak=False)
-    return store
-
-
-def close_store(crawler: Crawler) -> None:
-    """Close the crawler's store if one is open (uncommitted adds are rolled back); idempotent."""
-    store = getattr(crawler, _CRAWLER_ATTR, None)
-    if store is not None:
-        store.close()
-        setattr(crawler, _CRAWLER_ATTR, None)
+    for url in urls:
+        owner = store.find_url(url)
+        if owner is not None:
+            return DUPLICATE_URL, owner
+    if fingerprint is not None:
+        owner = store.find_fingerprint(fingerprint)
+        if owner is not None:
+            return DUPLICATE_TEXT, owner
+    if signature is not None:
+        owner = store.find_near(signature, threshold)
+        if owner is not None:
+            return NEAR_DUPLICATE, owner
+    return None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,18 +19,16 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
-from pipelines.storage.sealed import PartInUse, SealedFile, recover_part
-from pipelines.state.store import close_store, open_store
+from pipelines.items import Article
+from pipelines.record import build_record
+from pipelines.state.backend import close_store, open_store
+from pipelines.state.redis_store import RedisStore
+from pipelines.state.store import DedupeStore
+from pipelines.storage.naming import day_dir, file_stem, run_id
+from pipelines.storage.recovery import recover
+from pipelines.storage.sealed import COMMIT_EVERY, SEAL_EVERY_ITEMS, SEAL_EVERY_SECONDS, SealedFile
 
 logger = logging.getLogger(__name__)
-
-ROUTES = {"": "articles", "non-english": "articles-non-english"}
-
-
-def run_id(worker: str = "") -> str:
-    """Return a unique, sortable id for this run (UTC time, host/worker, pid)."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return f"{stamp}-{worker or socket.gethostname()}-{os.getpid()}"
 
 
 def crawl_run_id(crawler: Crawler) -> str:
@@ -48,9 +45,9 @@ class StoragePipeline:
         settings = crawler.settings
         self.crawler = crawler
         self.root = Path(settings.get("AUTONEWS_OUTPUT_DIR") or "output")
-        self.every_items = settings.getint("AUTONEWS_SEAL_EVERY_ITEMS", 500)
-        self.every_seconds = settings.getfloat("AUTONEWS_SEAL_EVERY_SECONDS", 300)
-        self.commit_every = settings.getint("AUTONEWS_COMMIT_EVERY", 25)
+        self.every_items = settings.getint("AUTONEWS_SEAL_EVERY_ITEMS", SEAL_EVERY_ITEMS)
+        self.every_seconds = settings.getfloat("AUTONEWS_SEAL_EVERY_SECONDS", SEAL_EVERY_SECONDS)
+        self.commit_every = settings.getint("AUTONEWS_COMMIT_EVERY", COMMIT_EVERY)
         self.run_id = crawl_run_id(crawler)
         self.files: dict[tuple[str, str], SealedFile] = {}
         self.seq = 0
@@ -66,7 +63,7 @@ class StoragePipeline:
         return pipeline
 
     @property
-    def store(self) -> Any:
+    def store(self) -> DedupeStore:
         """The crawl's dedupe store (shared with the dedupe pipeline)."""
         return open_store(self.crawler)
 
@@ -77,26 +74,11 @@ class StoragePipeline:
             probe = self.root / f".write-test-{os.getpid()}"
             probe.write_bytes(b"")
             probe.unlink()
-            self.recover()
+            recover(self.root, self.store, self.crawler.stats)
         except OSError as exc:
             self.fail(exc)
             return
         self._timer.start(min(60.0, max(1.0, self.every_seconds)), now=False)
-
-    def recover(self) -> None:
-        """Seal leftover ``*.part`` files and record their articles as seen."""
-        stats = self.crawler.stats
-        for part in sorted(self.root.glob("articles*/*/*.part")):
-            try:
-                final, records = recover_part(part)
-            except PartInUse:
-                continue
-            for record in records:
-                self.store.add_record(record)
-            self.store.commit()
-            stats.inc_value("autonews/recovered/files")
-            stats.inc_value("autonews/recovered/articles", len(records))
-            logger.warning("Recovered %d article(s) from an interrupted run: %s", len(records), final)
 
     def fail(self, exc: OSError) -> None:
         """Stop the crawl on an unwritable output; the state is not advanced."""
@@ -114,34 +96,33 @@ class StoragePipeline:
         if self.crawler.crawling:
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="output_not_writable"))
 
-    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
-        """Append the record to today's file for its route."""
+    def process_item(self, item: Article) -> dict[str, Any]:
+        """Append the article's record to today's file for its route; return the record."""
         if self.broken:
             raise DropItem("output not writable")
-        route = item.pop("_route", "") or ""
-        day = (item.get("fetched_at") or "")[:10] or datetime.now(timezone.utc).date().isoformat()
+        record = build_record(item)
+        day = item.fetched_at[:10] or datetime.now(timezone.utc).date().isoformat()
         try:
-            sealed = self.file_for(route, day)
-            sealed.write(item)
+            sealed = self.file_for(item.route, day)
+            sealed.write(record)
             self.uncommitted += 1
             if sealed.lines >= self.every_items:
-                self.seal((route, day))
+                self.seal((item.route, day))
             elif self.uncommitted >= self.commit_every:
                 self.commit()
         except OSError as exc:
             self.fail(exc)
             raise DropItem(f"output not writable: {exc}") from None
         self.crawler.stats.inc_value("autonews/written")
-        self.crawler.stats.inc_value(f"autonews/source/{item.get('source')}/written")
-        return item
+        self.crawler.stats.inc_value(f"autonews/source/{item.source}/written")
+        return record
 
     def file_for(self, route: str, day: str) -> SealedFile:
         """Return the open file for a route and day, opening a new one if needed."""
         key = (route, day)
         if key not in self.files:
             self.seq += 1
-            directory = self.root / ROUTES.get(route, "articles") / day
-            self.files[key] = SealedFile(directory, f"{self.run_id}-{self.seq:05d}")
+            self.files[key] = SealedFile(day_dir(self.root, route, day), file_stem(self.run_id, self.seq))
         return self.files[key]
 
     def commit(self) -> None:
@@ -184,9 +165,12 @@ class StoragePipeline:
         """Seal everything, commit the state and close it."""
         if self._timer.running:
             self._timer.stop()
+        store = self.store
         try:
             for key in list(self.files):
                 self.seal(key)
         except OSError as exc:
             self.fail(exc)
+        if isinstance(store, RedisStore):  # claims found taken over at commit (a worker stalled too long)
+            self.crawler.stats.set_value("autonews/distributed/lost_claims", store.lost_claims)
         close_store(self.crawler)

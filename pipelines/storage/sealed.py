@@ -15,6 +15,13 @@ from pathlib import Path
 from typing import Any
 
 
+SEAL_EVERY_ITEMS = 500
+"""A file is sealed (published as ``.jsonl``) once it holds this many articles..."""
+SEAL_EVERY_SECONDS = 300.0
+"""...or has been open this long, so readers never wait long for what was crawled."""
+COMMIT_EVERY = 25
+"""Articles between state commits, each behind fsynced lines (fewer fsyncs; a kill costs a re-fetch of at most these)."""
+
 def fsync_dir(path: Path) -> None:
     """Make a rename or create inside ``path`` durable."""
     fd = os.open(path, os.O_RDONLY)

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from pipelines.dedupe.neardup import BANDS, NUM_PERM, NearSignature, near_signature  # noqa: E402
-from pipelines.state.store import SQLiteStore  # noqa: E402
+from pipelines.state.sqlite_store import SQLiteStore  # noqa: E402
 
 SECTIONS = ["news", "reviews", "electric-vehicles", "industry", "business/autos", "tech"]
 

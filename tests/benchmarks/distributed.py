@@ -29,6 +29,7 @@ from pathlib import Path
 from crawler.demo.generate import generate_site
 from crawler.demo.server import DemoServer
 from crawler.distributed.rounds import round_report
+from pipelines.state.redis_keys import RedisKeys
 from pipelines.dedupe.neardup import BANDS, NUM_PERM, NearSignature
 from pipelines.state.redis_store import RedisStore
 from tests.servers.redis_server import RedisServer
@@ -56,7 +57,7 @@ def crawl(server: RedisServer, site: DemoServer, registry: Path, workers: int, p
     procs = [subprocess.Popen(
         [autonews, "crawl", "--redis", server.url, "--sources", str(registry), "--output", str(output),
          "-s", f"AUTONEWS_SUBSTITUTIONS={json.dumps({'{{BASE}}': site.base_url})}", "-s", f"AUTONEWS_WORKER_ID=b{i}",
-         "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTONEWS_WORKERS=1",
+         "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTONEWS_POOL_PROCESSES=1",
          "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16", "-s", "AUTONEWS_REDIS_IDLE_SECONDS=1"],
         cwd=output, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(workers)]
     done_at = None
@@ -66,7 +67,7 @@ def crawl(server: RedisServer, site: DemoServer, registry: Path, workers: int, p
         time.sleep(0.1)
     if done_at is None:
         done_at = time.monotonic()
-    report = round_report(server.client(), "autonews")["stats"]
+    report = round_report(server.client(), RedisKeys("autonews"))["stats"]
     seconds = done_at - started
     fetched = report.get("downloader/response_count", 0)
     return {"workers": workers, "seconds": round(seconds, 1), "pages_fetched": fetched,

@@ -1,6 +1,7 @@
 """Language flagging on the article-extraction benchmark: flag accuracy and cost against extraction.
 
-Usage: python tests.benchmarks/language.py [--bench ../shared/bench/article-extraction-benchmark] [--budget N]
+Usage, from the repository root: python -m tests.benchmarks.language [--bench ../shared/bench/article-extraction-benchmark]
+[--budget N] [--max-wrong N] (or python tests/benchmarks/language.py ...)
 
 For each page: title, text and declared languages from pipelines.extract.article.extract_article (trafilatura
 bare_extraction with include_comments=False when that returns nothing), then detect_languages. Truth for
@@ -51,6 +52,8 @@ def page_fields(html: str, url: str) -> dict[str, Any]:
     except Exception:  # noqa: BLE001 - the extractor may be absent or mid-rewrite; fall back
         fields = None
     if fields:
+        if not isinstance(fields, dict):  # ExtractedPage
+            fields = {"title": fields.title, "text": fields.text, "_declared_languages": fields.declared_languages}
         return {"title": fields.get("title"), "text": fields.get("text") or "",
                 "declared": list(fields.get("_declared_languages") or []), "via": "extract_article"}
     doc = trafilatura.bare_extraction(html, url=url, include_comments=False, with_metadata=True)

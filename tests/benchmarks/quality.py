@@ -10,6 +10,7 @@ exits 1 when autonews F1 is below ``quality_floor.json`` (2 when the benchmark d
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gzip
 import hashlib
 import html
@@ -106,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     records = {key: extract_article(body, truth_data[key]["url"], "utf-8") for key, body in pages.items()}
     ours_s = time.perf_counter() - started
+    # plain dicts, whether extract_article returns a dataclass (ExtractedPage) or a dict
+    records = {key: dataclasses.asdict(r) if dataclasses.is_dataclass(r) else r for key, r in records.items()}
     started = time.perf_counter()
     plain = {key: trafilatura.extract(body.decode("utf-8"), url=truth_data[key]["url"], include_comments=False)
              for key, body in pages.items()}

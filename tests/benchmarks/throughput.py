@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run trafilatura's CLI and news-please (own virtualenvs, created on demand)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (site, output, crawl log)")
     parser.add_argument("-s", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra setting for the crawl (repeatable), e.g. -s AUTONEWS_WORKERS=2")
+                        help="extra setting for the crawl (repeatable), e.g. -s AUTONEWS_POOL_PROCESSES=2")
     args = parser.parse_args(argv)
     if not (args.bench / "ground-truth.json").is_file():
         print(f"no benchmark at {args.bench}")
@@ -153,9 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stop_server(server)
 
-    workers = next((o.split("=", 1)[1] for o in args.overrides if o.startswith("AUTONEWS_WORKERS=")), "default")
+    workers = next((o.split("=", 1)[1] for o in args.overrides if o.startswith("AUTONEWS_POOL_PROCESSES=")), "default")
     print(f"throughput: {args.pages} pages from {args.bench.name} (every copy varied, canonical tags removed), "
-          f"{os.cpu_count()} cores, AUTONEWS_WORKERS={workers}, site served by a separate process "
+          f"{os.cpu_count()} cores, AUTONEWS_POOL_PROCESSES={workers}, site served by a separate process "
           f"(used {server_cpu:.1f} CPU s during the crawl)")
     print(table(rows, plain))
     if crawl.rate and plain.rate:
