@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields as fields_of
 from functools import partial
 
 from scrapy.crawler import Crawler
@@ -15,6 +16,10 @@ from pipelines.language.codes import parse_declared
 from pipelines.pool import cpu_pool
 
 
+#: What extraction finds that the article keeps as it is.
+CONTENT_FIELDS = tuple(f.name for f in fields_of(ExtractedPage) if f.name not in ("published", "declared_languages"))
+
+
 def to_article(page: PageItem, fields: ExtractedPage) -> Article:
     """Merge a page and what extraction found in it into an article.
 
@@ -22,23 +27,16 @@ def to_article(page: PageItem, fields: ExtractedPage) -> Article:
     Declared languages: the page's, then the Content-Language header's.
     """
     published = fields.published or page.feed_published
+    content = {name: getattr(fields, name) for name in CONTENT_FIELDS}
     return Article(
         url=page.url,
         request_url=page.request_url,
         source=page.source,
         fetched_at=page.fetched_at,
-        title=fields.title,
-        authors=fields.authors,
-        published=published,
-        modified=fields.modified,
-        description=fields.description,
-        site_name=fields.site_name,
-        image=fields.image,
-        tags=fields.tags,
-        text=fields.text,
-        declared_languages=parse_declared([*fields.declared_languages, *page.content_languages]),
-        canonical_hint=fields.canonical_hint,
         expected_language=page.expected_language,
+        **content,
+        published=published,
+        declared_languages=parse_declared([*fields.declared_languages, *page.content_languages]),
         flags=[] if published else ["no_date"],
     )
 
