@@ -88,7 +88,8 @@ def cpu_pool(crawler: Crawler) -> CpuPool:
     ``AUTONEWS_POOL_PROCESSES`` = 0 runs everything inline (handy for tests and
     debugging); unset means one worker per core.
     """
-    # imported here: workers import this module (through pipelines.extract.article) and need no Scrapy
+    # imported here, not at the top: every pool worker imports this module (for _init_worker) and needs no
+    # Scrapy (44 MB each)
     from scrapy import signals
 
     pool = getattr(crawler, _ATTR, None)

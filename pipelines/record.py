@@ -55,6 +55,7 @@ def build_record(article: Article) -> dict[str, Any]:
 
 def validation_errors(record: dict[str, Any]) -> list[str]:
     """Return the schema violations of a record (empty when valid)."""
+    # imported here: only checks and tests validate records, and a crawl need not load jsonschema
     from jsonschema import Draft202012Validator, FormatChecker
 
     validator = Draft202012Validator(load_schema(), format_checker=FormatChecker())

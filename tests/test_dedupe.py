@@ -19,7 +19,7 @@ from pipelines.dedupe.neardup import text_fingerprint
 from pipelines.state.backend import close_store, open_store
 from pipelines.state.sqlite_store import SQLiteStore
 
-SEEDS = Path(__file__).parent / "fixtures" / "seeds"  # the five seed texts, copied from ../shared/seeds
+SEEDS = Path(__file__).parent / "fixtures" / "seeds"  # the five seed texts, copied from the project's seed pages (shared/seeds)
 
 
 def seed(prefix: str) -> str:

@@ -23,7 +23,7 @@ from pipelines.dedupe.neardup import (
     text_fingerprint,
 )
 
-# the five seed texts, copied from ../shared/seeds
+# the five seed texts, copied from the project's seed pages (shared/seeds)
 SEEDS = sorted((Path(__file__).parent / "fixtures" / "seeds").glob("*.txt"))
 
 

@@ -69,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
 
 def crawl(args: argparse.Namespace) -> int:
     """The crawl itself, once the run lock is held."""
+    # Scrapy and everything that imports it load only now, behind the lock (see the module docstring)
     from crawler.cli.runner import run_spider
     from crawler.extensions.runstatus import exit_status, format_summary
 
@@ -101,6 +102,7 @@ def prepare_crawl(args: argparse.Namespace) -> Iterator[Settings | int]:
 
     Yields the crawl settings, or an exit status when the crawl must not start.
     """
+    # behind the lock, like every Scrapy import of this module
     from crawler.cli.runner import configure_console_logging, project_settings
     from crawler.distributed.lease import hold_worker_lease
     from crawler.sources.configured import configured_sources
@@ -125,7 +127,7 @@ def prepare_crawl(args: argparse.Namespace) -> Iterator[Settings | int]:
         return
     with contextlib.ExitStack() as stack:
         if args.demo:
-            from crawler.demo.server import DemoServer
+            from crawler.demo.server import DemoServer  # only a demo crawl needs it
 
             # A fixed port keeps demo URLs stable, so a second run sees its articles as stored.
             port = settings.getint("AUTONEWS_DEMO_PORT")

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from scrapy.crawler import AsyncCrawlerProcess
 from scrapy.settings import SETTINGS_PRIORITIES, Settings
 from scrapy.utils.project import get_project_settings
 
@@ -60,8 +61,6 @@ def configure_console_logging(settings: Settings, verbose: int, log_file: str | 
 
 def run_spider(spider: str, settings: Settings, **spider_args: Any) -> dict[str, Any]:
     """Crawl with ``spider`` until it finishes; return the final stats."""
-    from scrapy.crawler import AsyncCrawlerProcess
-
     process = AsyncCrawlerProcess(settings)
     crawler = process.create_crawler(spider)
     process.crawl(crawler, **spider_args)

@@ -1,0 +1,20 @@
+"""Exit statuses and stderr output of the ``autonews`` command (no heavy imports: used before Scrapy loads)."""
+
+from __future__ import annotations
+
+import sys
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_OUTPUT = 3
+EXIT_LOCKED = 75  # EX_TEMPFAIL: another crawl holds the state; cron may retry later
+
+
+class UsageError(ValueError):
+    """A command-line argument or ``-s`` override is malformed."""
+
+
+def eprint(*parts: object) -> None:
+    """Print to stderr (stdout carries records in ``autonews scrape``)."""
+    print(*parts, file=sys.stderr, flush=True)

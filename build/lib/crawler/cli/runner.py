@@ -1,0 +1,75 @@
+"""Run a spider in this process and return its stats (used by the CLI)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from scrapy.crawler import AsyncCrawlerProcess
+from scrapy.settings import SETTINGS_PRIORITIES, Settings
+from scrapy.utils.project import get_project_settings
+
+from crawler.cli.exitcodes import UsageError
+
+
+def project_settings(overrides: Iterable[str] = (), **values: Any) -> Settings:
+    """Return the project settings with ``values`` and ``-s KEY=VALUE`` overrides applied.
+
+    ``-s`` wins over everything, as with ``scrapy crawl -s``.
+    """
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    settings = get_project_settings()
+    for key, value in values.items():
+        if value is not None:
+            settings.set(key, value, priority="cmdline")
+    for override in overrides:
+        key, sep, value = override.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"-s expects KEY=VALUE, got {override!r}")
+        settings.set(key.strip(), value, priority="cmdline")
+    return settings
+
+
+QUIET_LOGGERS = ("scrapy.downloadermiddlewares.robotstxt", "scrapy.downloadermiddlewares.retry")
+
+
+def _drop(record: logging.LogRecord) -> bool:
+    return False
+
+
+def configure_console_logging(settings: Settings, verbose: int, log_file: str | None, quiet: str = "ERROR") -> None:
+    """Quiet by default (cron mails stderr): ``-v`` for INFO, ``-vv`` for DEBUG; a log file gets INFO.
+
+    An explicit ``-s LOG_LEVEL=...`` wins.
+    """
+    if settings.getpriority("LOG_LEVEL") != SETTINGS_PRIORITIES["cmdline"]:
+        level = ("INFO" if log_file else quiet) if verbose == 0 else "INFO" if verbose == 1 else "DEBUG"
+        settings.set("LOG_LEVEL", level, priority="cmdline")
+    if log_file:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)  # e.g. a log per run under logs/
+        settings.set("LOG_FILE", log_file, priority="cmdline")
+    elif not verbose:
+        # Unreachable hosts are counted per source in the stats and the run report; cron mail
+        # should not get a traceback for each of them from Scrapy's robots.txt and retry middlewares.
+        # A filter, not a level: Scrapy's logging setup resets the levels of its child loggers.
+        for name in QUIET_LOGGERS:
+            logging.getLogger(name).addFilter(_drop)
+
+
+def run_spider(spider: str, settings: Settings, **spider_args: Any) -> dict[str, Any]:
+    """Crawl with ``spider`` until it finishes; return the final stats."""
+    process = AsyncCrawlerProcess(settings)
+    crawler = process.create_crawler(spider)
+    process.crawl(crawler, **spider_args)
+    process.start()
+    try:
+        stats = dict(crawler.stats.get_stats())
+    except AttributeError:  # the crawl failed before Scrapy created its stats
+        stats = {}
+    stats.setdefault("finish_reason", "not started")
+    return stats
+
+

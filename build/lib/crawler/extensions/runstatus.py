@@ -1,0 +1,79 @@
+"""Turn crawl stats into a human summary and a cron-grade exit status.
+
+``scrapy crawl`` exits 0 even when nothing could be fetched; cron needs to know.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+from crawler.cli.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_OUTPUT
+
+SUMMARY_KEYS = (
+    ("pages fetched", "downloader/response_count"),
+    ("articles written", "autonews/written"),
+    ("not articles", "autonews/not_article"),
+    ("duplicates skipped before download", "autonews/skipped/seen_url"),
+    ("duplicates dropped", "autonews/dropped/duplicates"),
+    ("non-English", "autonews/non_english"),
+    ("errors", "autonews/errors/total"),
+)
+
+
+def failure_reasons(stats: Mapping[str, Any]) -> list[str]:
+    """Return why a crawl counts as failed (empty when it succeeded)."""
+    reasons = []
+    reason = stats.get("finish_reason", "finished")
+    if reason not in ("finished", "shutdown"):
+        reasons.append(f"finish reason: {reason}")
+    if stats.get("autonews/errors/storage"):
+        reasons.append("output not writable")
+    discovery = stats.get("autonews/discovery/requested", 0)
+    if discovery and not stats.get("autonews/discovery/ok", 0):
+        reasons.append("no source reachable")
+    spider_errors = sum(v for k, v in stats.items() if k.startswith("spider_exceptions/"))
+    if spider_errors:
+        reasons.append(f"{spider_errors} spider error(s)")
+    return reasons
+
+
+def exit_status(stats: Mapping[str, Any]) -> int:
+    """Return the process exit status for a finished crawl."""
+    if stats.get("autonews/errors/storage"):
+        return EXIT_OUTPUT
+    return EXIT_FAILED if failure_reasons(stats) else EXIT_OK
+
+
+def format_summary(stats: Mapping[str, Any]) -> str:
+    """Return a short multi-line summary for stderr."""
+    lines = [f"{label}: {stats.get(key, 0)}" for label, key in SUMMARY_KEYS]
+    reasons = failure_reasons(stats)
+    lines.append("status: " + ("FAILED (" + "; ".join(reasons) + ")" if reasons else "ok"))
+    return "autonews: " + ", ".join(lines[:-1]) + "\nautonews: " + lines[-1]
+
+
+class RunStatus:
+    """Extension that logs the summary when the spider closes (also under ``scrapy crawl``)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "RunStatus":
+        """Build the extension and connect it to ``spider_closed``."""
+        return cls(crawler)
+
+    def spider_closed(self, reason: str) -> None:
+        """Fold duplicate counters and log the summary."""
+        stats = self.crawler.stats
+        dup = sum(v for k, v in stats.get_stats().items()
+                  if k.startswith("autonews/dropped/") and "duplicate" in k)
+        stats.set_value("autonews/dropped/duplicates", dup)
+        logger.info(format_summary({**stats.get_stats(), "finish_reason": reason}))

@@ -1,0 +1,2 @@
+"""Downloader middlewares and failure accounting: seen-URL skip, truncated gzip, redirect loops.
+"""

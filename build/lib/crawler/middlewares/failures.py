@@ -1,0 +1,69 @@
+"""Classify failed requests into short labels counted in the crawl stats.
+
+Scrapy reports several real failures as IgnoreRequest (HTTP errors, redirect loops,
+bodies inflating past DOWNLOAD_MAXSIZE), the same class it uses for requests skipped on
+purpose (robots.txt, already stored, offsite), so those are told apart here. The errors
+raised by the project's own downloader middlewares (`truncated_gzip`, `redirect_loop`)
+are defined here, next to their labels.
+"""
+
+from __future__ import annotations
+
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.statscollectors import StatsCollector
+from twisted.python.failure import Failure
+
+
+class TruncatedBodyError(Exception):
+    """A compressed response body ends before its compressed stream does (TruncatedGzipMiddleware)."""
+
+
+class RedirectLoopError(Exception):
+    """A redirect leads back to a URL already visited in the same redirect chain (RedirectLoopMiddleware)."""
+
+
+def failure_label(failure: Failure) -> str | None:
+    """Return a short, stable label for a request failure (``http_404``, ``too_large``,
+    ``redirect_loop``, ``DownloadTimeoutError``...), or None for a request skipped on purpose.
+    """
+    exc = failure.value
+    if failure.check(HttpError):
+        return f"http_{exc.response.status}"
+    if failure.check(IgnoreRequest):
+        message = str(exc)
+        if "DOWNLOAD_MAXSIZE" in message:  # HttpCompressionMiddleware: a decompression bomb
+            return "too_large"
+        if "max redirections" in message:  # RedirectMiddleware: an endless chain
+            return "redirect_loop"
+        return None
+    if failure.check(RedirectLoopError):
+        return "redirect_loop"
+    if failure.check(DownloadCancelledError):
+        # Download handlers cancel only past DOWNLOAD_MAXSIZE (the streamed case carries no
+        # message) or when the crawl is being shut down, when counts no longer matter.
+        return "too_large"
+    if failure.check(TruncatedBodyError):
+        return "truncated_body"
+    return type(exc).__name__
+
+
+def count_error(stats: StatsCollector, label: str, source: str) -> None:
+    """Count one error globally, in the total, and per source (also by label, for the run report)."""
+    stats.inc_value(f"autonews/errors/{label}")
+    stats.inc_value("autonews/errors/total")
+    stats.inc_value(f"autonews/source/{source}/errors")
+    stats.inc_value(f"autonews/source/{source}/errors/{label}")
+
+
+def count_failure(stats: StatsCollector, failure: Failure, source: str) -> str | None:
+    """Count a failure globally and per source; return its label.
+
+    A request skipped on purpose (already stored, robots.txt) is not an error: None.
+    """
+    label = failure_label(failure)
+    if label is None:
+        stats.inc_value(f"autonews/source/{source}/skipped")
+        return None
+    count_error(stats, label, source)
+    return label

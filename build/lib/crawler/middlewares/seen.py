@@ -1,0 +1,49 @@
+"""Downloader middleware that skips article URLs already recorded in the dedupe state.
+
+Only requests with ``meta["autonews_kind"] == "article"`` are checked: feeds, sitemaps
+and section pages must be fetched every run to find new articles. Enabled by
+``AUTONEWS_SKIP_SEEN`` (default True). Stat: ``autonews/skipped/seen_url``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+
+from pipelines.state.backend import open_store
+from pipelines.state.store import DedupeStore
+from pipelines.dedupe.urls import canonicalize_url
+
+if TYPE_CHECKING:
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+
+
+class SeenUrlMiddleware:
+    """Raise IgnoreRequest for article requests whose canonical URL is already in the state store."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        """Use :meth:`from_crawler`; the store is opened lazily on the first article request."""
+        self.crawler = crawler
+        self._store: DedupeStore | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SeenUrlMiddleware:
+        """Build the middleware; NotConfigured when ``AUTONEWS_SKIP_SEEN`` is False."""
+        if not crawler.settings.getbool("AUTONEWS_SKIP_SEEN", True):
+            raise NotConfigured("AUTONEWS_SKIP_SEEN is off")
+        return cls(crawler)
+
+    def process_request(self, request: Request, spider: object = None) -> None:
+        """Skip a seen article request; let everything else through."""
+        if request.meta.get("autonews_kind") != "article":
+            return None
+        if self._store is None or getattr(self._store, "closed", False):
+            # Same store object as the dedupe pipeline: its uncommitted adds count too.
+            self._store = open_store(self.crawler)
+        if self._store.has_url(canonicalize_url(request.url)):
+            if self.crawler.stats is not None:
+                self.crawler.stats.inc_value("autonews/skipped/seen_url")
+            raise IgnoreRequest(f"seen: {request.url}")
+        return None

@@ -1,0 +1,114 @@
+"""Scrapy settings for autonews.
+
+Every project-specific setting is prefixed ``AUTONEWS_`` and can be overridden
+with ``-s KEY=VALUE`` on both ``autonews`` and ``scrapy crawl``.
+"""
+
+from __future__ import annotations
+
+# Defaults are owned by the code that uses them (and falls back to them when a crawler is built
+# without this module, as in unit tests); every setting is declared here, once.
+from pipelines.dedupe.neardup import NEAR_THRESHOLD
+from pipelines.extract.limits import MIN_TEXT_CHARS
+from pipelines.language.detect import CHAR_BUDGET, MIN_PARAGRAPH_CHARS, MIXED_SHARE
+from pipelines.state.redis_keys import DEFAULT_PREFIX, DEFAULT_TIMEOUT
+from pipelines.storage.sealed import COMMIT_EVERY, SEAL_EVERY_ITEMS, SEAL_EVERY_SECONDS
+
+BOT_NAME = "autonews"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# --- politeness ---------------------------------------------------------
+AUTONEWS_CONTACT_URL = "https://github.com/autonews/autonews"
+USER_AGENT = f"autonews/0.1 (+{AUTONEWS_CONTACT_URL})"
+ROBOTSTXT_OBEY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.25
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+# --- robustness against hostile servers ------------------------------------
+DOWNLOAD_TIMEOUT = 30
+# Pages above this are skipped and counted (a 20 MB "article" is never one).
+DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+REDIRECT_MAX_TIMES = 10
+DEPTH_LIMIT = 6
+
+# --- incremental discovery ----------------------------------------------------
+# Feeds, sitemaps and section pages are revalidated every run (ETag / Last-Modified),
+# so an unchanged feed costs a 304; article requests carry dont_cache.
+HTTPCACHE_ENABLED = True
+HTTPCACHE_POLICY = "scrapy.extensions.httpcache.RFC2616Policy"
+HTTPCACHE_DIR = "httpcache"  # autonews crawl puts it under <output>/.httpcache
+HTTPCACHE_IGNORE_HTTP_CODES = [301, 302, 303, 307, 308, 404, 410, 500, 502, 503, 504]
+
+# --- components ------------------------------------------------------------
+DOWNLOADER_MIDDLEWARES = {
+    # Skips article URLs already stored in an earlier run, before download.
+    "crawler.middlewares.seen.SeenUrlMiddleware": 50,
+    # A truncated gzip body is an error, not half an article.
+    "crawler.middlewares.truncated_gzip.TruncatedGzipMiddleware": 595,
+    # A redirect cycle (a -> b -> a) is counted instead of vanishing in the dupefilter.
+    "crawler.middlewares.redirect_loop.RedirectLoopMiddleware": 610,
+}
+EXTENSIONS = {
+    "crawler.extensions.runstatus.RunStatus": 500,
+    "crawler.extensions.report.RunReport": 510,
+}
+# The data path: page -> article -> deduplicated article -> sealed record (pipelines/items.py).
+ITEM_PIPELINES = {
+    "pipelines.extract.pipeline.ExtractPipeline": 100,
+    "pipelines.language.pipeline.LanguagePipeline": 200,
+    "pipelines.dedupe.pipeline.DedupePipeline": 300,
+    "pipelines.storage.pipeline.StoragePipeline": 900,  # autonews scrape puts RecordPipeline here instead
+}
+# Worker mode (autonews crawl --redis URL): the add-on does nothing unless AUTONEWS_REDIS_URL is set.
+ADDONS = {"crawler.distributed.addon.WorkerAddon": 0}
+
+# --- autonews ---------------------------------------------------------------
+AUTONEWS_SOURCES = ""  # registry file; empty means the bundled crawler/sources/sources.yaml
+AUTONEWS_SOURCE_NAMES: list[str] = []  # subset of the registry; empty means all
+AUTONEWS_SUBSTITUTIONS: dict[str, str] = {}  # placeholder -> text replaced in the registry before parsing ({{BASE}})
+AUTONEWS_URLS: list[str] = []  # targets of the one-off `scrape` spider (also its `urls` argument)
+AUTONEWS_OUTPUT_DIR = "output"
+# Dedupe state: a SQLite file path or a redis:// URI; empty means <AUTONEWS_OUTPUT_DIR>/state.sqlite3.
+AUTONEWS_STATE = ""
+AUTONEWS_SEAL_EVERY_ITEMS = SEAL_EVERY_ITEMS
+AUTONEWS_SEAL_EVERY_SECONDS = SEAL_EVERY_SECONDS
+AUTONEWS_COMMIT_EVERY = COMMIT_EVERY  # articles between state commits (each behind fsynced lines)
+AUTONEWS_POOL_PROCESSES: int | None = None  # extraction/language processes; None = one per core, 0 = inline
+AUTONEWS_MIN_TEXT_CHARS = MIN_TEXT_CHARS
+AUTONEWS_NON_ENGLISH_POLICY = "flag"  # flag | route | drop
+AUTONEWS_MIXED_LANGUAGE_SHARE = MIXED_SHARE
+AUTONEWS_LANGUAGE_CHAR_BUDGET = CHAR_BUDGET  # characters of text langdetect sees per article
+AUTONEWS_LANGUAGE_MIN_PARAGRAPH_CHARS = MIN_PARAGRAPH_CHARS  # shorter paragraphs are pooled, not judged alone
+AUTONEWS_KEEP_DUPLICATES = False
+AUTONEWS_NEAR_THRESHOLD = NEAR_THRESHOLD  # MinHash Jaccard at or above which two texts are one story
+AUTONEWS_SKIP_SEEN = True
+AUTONEWS_SINCE = ""  # e.g. "7d": skip feed/sitemap entries dated before that
+AUTONEWS_RUN_REPORT = True  # write <output>/runs/<run-id>.json
+AUTONEWS_DEMO_PORT = 8765  # autonews crawl --demo serves the demo site here
+
+# --- distributed crawling (autonews crawl --redis URL; README "Distributed crawling") ---
+AUTONEWS_REDIS_URL = ""  # set = worker mode (crawler.distributed.addon): shared queue, state, lease, report
+AUTONEWS_REDIS_PREFIX = DEFAULT_PREFIX  # every key: pipelines/state/redis_keys.py
+AUTONEWS_REDIS_IDLE_SECONDS = 30  # a worker exits when the shared queue stays empty this long
+AUTONEWS_REDIS_WORKER_TIMEOUT = DEFAULT_TIMEOUT  # a worker silent this long is dead; its pending claims are freed
+AUTONEWS_WORKER_ID = ""  # default: the host name; part of every output file name
+AUTONEWS_REDIS_SEED_ONLY = False  # `autonews seed`: enqueue the registry for the workers, crawl nothing
+# Set by the worker add-on, not by hand: this process's name among the workers (<worker id>-<pid>)
+# and the token of its lease (crawler/distributed/lease.py).
+AUTONEWS_REDIS_INSTANCE = ""
+AUTONEWS_REDIS_LOCK_TOKEN = ""
+
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,101 @@
+"""Shared spider plumbing: page items, article requests and error accounting."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import scrapy
+from scrapy.http import Response
+from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
+from twisted.python.failure import Failure
+
+from crawler.middlewares.failures import count_error, count_failure
+from pipelines.extract.html import looks_binary
+from pipelines.items import PageItem
+from pipelines.language.codes import parse_declared
+
+#: Content types that may hold an article; anything else is skipped and counted.
+HTML_TYPES = (b"text/html", b"application/xhtml+xml", b"text/plain", b"")
+
+
+def utc_now() -> str:
+    """Return the current UTC time as an ISO 8601 string with seconds precision."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def header_value(response: Response, name: str) -> str | None:
+    """Return a response header decoded as latin-1, or None when absent."""
+    raw = response.headers.get(name)
+    return raw.decode("latin-1").strip() if raw else None
+
+
+def http_charset(response: Response) -> str | None:
+    """Return the charset declared in the Content-Type header, if any."""
+    ctype = header_value(response, "Content-Type") or ""
+    for part in ctype.split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "charset" and value:
+            return value.strip("\"' ")
+    return None
+
+
+class NewsSpiderBase(scrapy.Spider):
+    """Base for autonews spiders: turns article responses into page items."""
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        """Derive the User-Agent from ``AUTONEWS_CONTACT_URL`` unless one was set on the command line."""
+        super().update_settings(settings)
+        if settings.getpriority("USER_AGENT") < SETTINGS_PRIORITIES["spider"]:
+            contact = settings.get("AUTONEWS_CONTACT_URL") or ""
+            settings.set("USER_AGENT", f"autonews/0.1 (+{contact})" if contact else "autonews/0.1", priority="spider")
+
+    def article_request(self, url: str, source: str, **meta: Any) -> scrapy.Request:
+        """Build a request for a candidate article page."""
+        return scrapy.Request(
+            url,
+            callback=self.parse_article,
+            errback=self.on_error,
+            # Articles are fetched once (the dedupe state skips them next time): never cached.
+            meta={"autonews_kind": "article", "autonews_source": source, "dont_cache": True, **meta},
+        )
+
+    def parse_article(self, response: Response) -> Any:
+        """Yield the raw page item for the pipelines (extraction happens there)."""
+        source = response.meta.get("autonews_source", "oneoff")
+        self.crawler.stats.inc_value("autonews/pages/article")
+        self.crawler.stats.inc_value(f"autonews/source/{source}/pages")
+        ctype = (response.headers.get("Content-Type") or b"").split(b";")[0].strip().lower()
+        if ctype not in HTML_TYPES:
+            self.crawler.stats.inc_value("autonews/errors/not_html")
+            self.logger.warning("Skipping %s: content type %r is not HTML", response.url, ctype.decode("latin-1"))
+            return
+        # Served as HTML but not a document at all: a server fault, not a page without an article.
+        problem = "empty_body" if not response.body.strip() else "binary_body" if looks_binary(response.body) else None
+        if problem:
+            count_error(self.crawler.stats, problem, source)
+            self.logger.warning("Skipping %s: %s (%d bytes)", response.url, problem.replace("_", " "), len(response.body))
+            return
+        yield PageItem(
+            url=response.url,
+            request_url=response.meta.get("redirect_urls", [response.url])[0],
+            source=source,
+            body=response.body,
+            fetched_at=utc_now(),
+            encoding=http_charset(response),
+            content_languages=parse_declared([header_value(response, "Content-Language")]),
+            feed_published=response.meta.get("autonews_published"),
+            expected_language=response.meta.get("autonews_language"),
+        )
+
+    def on_error(self, failure: Failure) -> None:
+        """Count and log a failed request; the crawl goes on."""
+        request = getattr(failure, "request", None)
+        source = request.meta.get("autonews_source", "oneoff") if request is not None else "unknown"
+        label = count_failure(self.crawler.stats, failure, source)
+        url = request.url if request is not None else "?"
+        if label is None:
+            self.logger.debug("Skipped %s: %s", url, failure.value)
+        else:
+            self.logger.warning("Request failed (%s): %s", label, url)

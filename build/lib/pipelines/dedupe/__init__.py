@@ -1,0 +1,2 @@
+"""Deduplication keys (canonical URLs, fingerprints, near-duplicate signatures) and the pipeline.
+"""

@@ -1,0 +1,94 @@
+"""Deduplication pipeline: same URL, same text, or near-duplicate (syndicated) text.
+
+The first-seen article is kept. A later copy is dropped, or written with
+``duplicate_of`` when ``AUTONEWS_KEEP_DUPLICATES`` is True (a re-fetched URL is always
+dropped: that record was written already). Every URL of a copy is still recorded so
+the seen-URL middleware does not fetch it again. Adds stay uncommitted until the
+storage pipeline calls ``open_store(crawler).commit()`` after its lines are durable.
+
+Settings: ``AUTONEWS_STATE`` (state file), ``AUTONEWS_KEEP_DUPLICATES`` (False),
+``AUTONEWS_NEAR_THRESHOLD`` (``neardup.NEAR_THRESHOLD``).
+Stats: ``autonews/dedupe/{unique,duplicate_url,duplicate_text,near_duplicate}``,
+``autonews/dropped/{duplicate_url,duplicate_text,near_duplicate}``,
+``autonews/kept_duplicate/{duplicate_text,near_duplicate}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from pipelines.dedupe.neardup import NEAR_THRESHOLD, NearSignature, near_signature, text_fingerprint
+from pipelines.dedupe.urls import choose_canonical, url_aliases
+from pipelines.items import Article
+from pipelines.state.backend import open_store
+from pipelines.state.store import DUPLICATE_URL, DedupeStore
+
+
+@dataclass(frozen=True, slots=True)
+class DedupeKeys:
+    """Everything an article is deduplicated by."""
+
+    canonical_url: str
+    aliases: tuple[str, ...]
+    fingerprint: str
+    signature: NearSignature | None
+
+
+def dedupe_keys(url: str, canonical_hint: str | None, request_url: str | None, text: str) -> DedupeKeys:
+    """Canonical URL, URL aliases (request, final, canonical), fingerprint and signature of an article."""
+    canonical = choose_canonical(url, canonical_hint)
+    aliases = tuple(a for a in url_aliases(request_url, url, canonical) if a != canonical)
+    return DedupeKeys(canonical, aliases, text_fingerprint(text), near_signature(text))
+
+
+class DedupePipeline:
+    """Item pipeline that sets ``canonical_url`` and ``fingerprint`` and drops (or marks) duplicates."""
+
+    def __init__(self, crawler: Crawler, keep_duplicates: bool = False, threshold: float = NEAR_THRESHOLD) -> None:
+        """Use :meth:`from_crawler`; the store is opened on ``open_spider``."""
+        self.crawler = crawler
+        self.keep_duplicates = keep_duplicates
+        self.threshold = threshold
+        self.store: DedupeStore | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> DedupePipeline:
+        """Build the pipeline from ``AUTONEWS_KEEP_DUPLICATES`` and ``AUTONEWS_NEAR_THRESHOLD``."""
+        return cls(
+            crawler,
+            keep_duplicates=crawler.settings.getbool("AUTONEWS_KEEP_DUPLICATES", False),
+            threshold=crawler.settings.getfloat("AUTONEWS_NEAR_THRESHOLD", NEAR_THRESHOLD),
+        )
+
+    def open_spider(self, spider: object = None) -> None:
+        """Open (or share) the crawler's state store."""
+        self.store = open_store(self.crawler)
+
+    def _inc(self, key: str) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(f"autonews/{key}")
+
+    def process_item(self, item: Article) -> Article:
+        """Deduplicate one extracted article; raise DropItem for a copy unless duplicates are kept."""
+        if self.store is None:
+            self.open_spider()
+        assert self.store is not None
+        keys = dedupe_keys(item.url, item.canonical_hint, item.request_url, item.text)
+        item.canonical_url = keys.canonical_url
+        item.fingerprint = keys.fingerprint
+        found = self.store.claim(keys.canonical_url, aliases=keys.aliases, fingerprint=keys.fingerprint,
+                                 signature=keys.signature, threshold=self.threshold)
+        if found is None:
+            self._inc("dedupe/unique")
+            return item
+        kind, owner = found
+        self._inc(f"dedupe/{kind}")
+        if self.keep_duplicates and kind != DUPLICATE_URL:
+            item.duplicate_of = owner
+            self._inc(f"kept_duplicate/{kind}")
+            return item
+        self._inc(f"dropped/{kind}")
+        raise DropItem(f"{kind} of {owner}")

@@ -1,0 +1,2 @@
+"""Extraction: page bytes and URL in, article fields out (pure, runs in the process pool).
+"""

@@ -1,0 +1,101 @@
+"""The item contract between the stages, declared once.
+
+Data path: a spider yields a :class:`PageItem` (one fetched candidate page); the pure
+``extract_article`` turns its bytes into :class:`ExtractedPage` fields, which the extraction
+pipeline merges with the page into an :class:`Article`; language detection, deduplication
+and the record stage fill in the rest of the article, and storage writes the public record
+(``pipelines.record.build_record``: the JSON Schema in ``pipelines/article.schema.json``).
+
+Dataclasses, not dicts: Scrapy carries them as items (through ``itemadapter``), every stage
+names the fields it reads, and hints between stages are fields with a meaning rather than
+``_``-prefixed keys. Everything here is plain data and picklable, so the extraction half
+crosses the process pool unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class PageItem:
+    """A fetched candidate article page, as a spider hands it to the pipelines.
+
+    Headers and feed dates are normalised once, by the spider and the discovery parsers:
+    ``content_languages`` are ISO 639-1 codes parsed from Content-Language, and
+    ``feed_published`` is already ISO 8601.
+    """
+
+    url: str
+    """Final URL, after redirects."""
+    request_url: str
+    """The URL first requested (a feed's or a section page's link), before redirects."""
+    source: str
+    """Registry entry the page was found through (``oneoff`` for ``autonews scrape``)."""
+    body: bytes
+    """Raw response body; dropped as soon as it is extracted (and before any DropItem logs the item)."""
+    fetched_at: str
+    """UTC ISO 8601 time of the fetch."""
+    encoding: str | None = None
+    """Charset declared in the Content-Type header, if any."""
+    content_languages: tuple[str, ...] = ()
+    """Languages declared by the Content-Language header, normalised."""
+    feed_published: str | None = None
+    """Publication date given by the feed or sitemap entry (ISO 8601), used when the page has none."""
+    expected_language: str | None = None
+    """Language the registry expects of the source (a hint, reported on mismatch)."""
+
+
+@dataclass(slots=True)
+class ExtractedPage:
+    """What ``extract_article`` finds in one page: the record's content fields plus two hints."""
+
+    title: str | None
+    authors: list[str]
+    published: str | None
+    modified: str | None
+    description: str | None
+    site_name: str | None
+    image: str | None
+    tags: list[str]
+    text: str
+    declared_languages: list[str]
+    """Languages the page declares about itself (``<html lang>``, og:locale, content-language meta)."""
+    canonical_hint: str | None
+    """The page's absolute rel=canonical / og:url, which deduplication may honour."""
+
+
+@dataclass(slots=True)
+class Article:
+    """An extracted article on its way from extraction to storage.
+
+    Extraction fills the page and content fields, language detection ``language``,
+    ``languages``, ``flags`` and ``route``, deduplication ``canonical_url``, ``fingerprint``
+    and ``duplicate_of``. The public record is built from it by ``pipelines.record``.
+    """
+
+    url: str
+    request_url: str
+    source: str
+    fetched_at: str
+    title: str | None
+    authors: list[str]
+    published: str | None
+    modified: str | None
+    description: str | None
+    site_name: str | None
+    image: str | None
+    tags: list[str]
+    text: str
+    declared_languages: tuple[str, ...] = ()
+    """Page and Content-Language declarations together, normalised, in that order."""
+    canonical_hint: str | None = None
+    expected_language: str | None = None
+    language: str | None = None
+    languages: dict[str, float] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+    route: str = ""
+    """Where storage files the record: "" for ``articles/``, ``non-english`` for ``articles-non-english/``."""
+    canonical_url: str | None = None
+    fingerprint: str | None = None
+    duplicate_of: str | None = None

@@ -1,0 +1,2 @@
+"""The dedupe state: the ``DedupeStore`` interface, SQLite and Redis backends, Redis key layout.
+"""

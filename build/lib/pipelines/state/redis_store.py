@@ -1,0 +1,209 @@
+"""Redis backend of the dedupe state, shared by every worker of a distributed crawl.
+
+Why claims, not check-then-add: two workers may fetch the same URL, or two syndicated
+copies of one story, at the same moment. :meth:`RedisStore.claim` runs the whole
+check (URLs, fingerprint, near-duplicate bands with similarity verification) and the
+insert in one Lua script, so Redis serialises it: exactly one worker wins an article,
+every other one gets ``(kind, owner canonical_url)`` back and drops its copy.
+
+Claim life cycle (replaces SQLite's transaction):
+
+- ``claim``/``add`` create or take over a document in state *pending* (``s=p``),
+  owned by this worker instance (``o=<instance>``). Pending claims count as seen for
+  everybody while their owner is alive.
+- ``commit`` (called by the storage pipeline after the lines are fsynced) turns this
+  instance's pending claims *done* (``s=d``): seen for ever (until ``prune``).
+- ``rollback`` / ``close`` release them (``s=r``): free to claim again.
+- An instance is alive while its heartbeat in the ``<prefix>:live`` sorted set (Redis
+  server time, ms) is younger than ``timeout``; every claim and commit refreshes it,
+  and the worker extension (``crawler.distributed.addon``) beats while idle. A pending claim
+  of a dead instance (killed worker) is *free*: the next worker that meets the URL or
+  text takes it over, so a killed worker's in-flight articles are not lost.
+- Recovery of a dead instance's ``*.part`` file claims each line as that instance's
+  *heir*: a line whose document the dead instance still owns (pending or done) is
+  kept, a line whose article someone else has taken over meanwhile is dropped.
+
+A commit that finds its claim taken over (this worker stalled longer than ``timeout``)
+is counted as lost (``lost_claims``): the article may then be written twice, so the
+timeout must exceed any stall of a worker's event loop.
+
+Layout (prefix ``P``, default ``autonews``): ``P:doc:<id>`` hashes (canonical, fingerprint,
+b-bit MinHash ``mins``, first seen, owner, state, its URL and band keys); URL,
+fingerprint and band indexes as 65536 small hashes each (``P:u:<hhhh>``, ``P:f:..``,
+``P:b:..``) so they stay in Redis' compact listpack encoding; ``P:count`` counters.
+One Redis (not Cluster): the script touches keys it computes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import struct
+import time
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import redis
+
+from pipelines.dedupe.neardup import NEAR_THRESHOLD, NearSignature
+from pipelines.state.redis_lua import BEAT, CLAIM, PRUNE, SETTLE
+from pipelines.state.record_args import record_add_args
+from pipelines.state.redis_keys import DEFAULT_PREFIX, DEFAULT_TIMEOUT, RedisKeys
+from pipelines.state.sqlite_store import MAX_NEAR_CANDIDATES
+
+def _hash8(value: str) -> bytes:
+    return hashlib.blake2b(value.encode("utf-8"), digest_size=8).digest()
+
+
+def _band_bytes(band: int) -> bytes:
+    return struct.pack("<i", band)
+
+
+def default_instance() -> str:
+    """Return ``<host>-<pid>``: unique per worker process."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class RedisStore:
+    """``DedupeStore`` on Redis, with atomic :meth:`claim`; see the module docstring for the semantics."""
+
+    def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX, instance: str | None = None,
+                 timeout: float = DEFAULT_TIMEOUT, client: redis.Redis | None = None) -> None:
+        # the defaults are the library's; a crawl passes its AUTONEWS_REDIS_* settings (pipelines.state.backend)
+        """Connect to ``url`` (``redis://HOST:PORT/DB``); ``instance`` names this worker process."""
+        self.url = url
+        self.client = client or redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10)
+        self.prefix = prefix
+        self.keys = RedisKeys(prefix)
+        self.instance = instance or default_instance()
+        self.timeout_ms = int(timeout * 1000)
+        self._claim = self.client.register_script(CLAIM)
+        self._settle = self.client.register_script(SETTLE)
+        self._beat = self.client.register_script(BEAT)
+        self._prune = self.client.register_script(PRUNE)
+        self.pending: list[tuple[str, str]] = []
+        self.lost_claims = 0
+        self.closed = False
+
+    # -- the script ---------------------------------------------------------------
+    def _run(self, mode: str, canonical: str, urls: Iterable[str], *, fingerprint: str | None = None,
+             signature: NearSignature | None = None, threshold: float = NEAR_THRESHOLD, heir: str = "",
+             first_seen: datetime | None = None) -> tuple[str, str, str]:
+        hashes = [_hash8(u) for u in dict.fromkeys(urls)]
+        bands = [_band_bytes(b) for b in dict.fromkeys(signature.bands)] if signature else []
+        seen = int((first_seen or datetime.now(timezone.utc)).timestamp())
+        args: list[Any] = [self.prefix, self.instance, heir, mode, self.timeout_ms, threshold, MAX_NEAR_CANDIDATES,
+                           canonical, bytes.fromhex(fingerprint[:16]) if fingerprint else b"",
+                           signature.mins if signature else b"", seen, len(hashes), *hashes, *bands]
+        result = self._claim(args=args)
+        parts = [p.decode("utf-8") if isinstance(p, bytes) else str(p) for p in result]
+        if parts[0] == "own":
+            self.pending.append((parts[1], parts[2]))
+        return (parts + ["", ""])[0], (parts + ["", ""])[1], (parts + ["", ""])[2]
+
+    def claim(self, canonical_url: str, *, aliases: Iterable[str] = (), fingerprint: str | None = None,
+              signature: NearSignature | None = None, threshold: float = NEAR_THRESHOLD,
+              heir: str = "") -> tuple[str, str] | None:
+        """Atomically check and record an article; return None when this worker won it.
+
+        Otherwise return ``(kind, owner canonical_url)`` as ``dedupe.find_duplicate`` does;
+        the copy's URLs are then recorded under the owner. ``heir``: the dead instance
+        whose ``.part`` line is being recovered (its documents count as this line's own).
+        """
+        status, kind, owner = self._run("claim", canonical_url, [canonical_url, *aliases], fingerprint=fingerprint,
+                                        signature=signature, threshold=threshold, heir=heir)
+        return None if status == "own" else (kind, owner)
+
+    # -- DedupeStore -----------------------------------------------------------------
+    def has_url(self, canonical: str) -> bool:
+        """Return True when this URL belongs to a done article or one a live worker holds."""
+        return self.find_url(canonical) is not None
+
+    def find_url(self, canonical: str) -> str | None:
+        """Return the canonical URL of the (done or live-pending) article owning this URL, or None."""
+        status, _, owner = self._run("peek", canonical, [canonical])
+        return owner if status == "dup" else None
+
+    def find_fingerprint(self, fp: str) -> str | None:
+        """Return the canonical URL of the (done or live-pending) article with this fingerprint, or None."""
+        status, _, owner = self._run("peek", "", [], fingerprint=fp)
+        return owner if status == "dup" else None
+
+    def find_near(self, signature: NearSignature, threshold: float = NEAR_THRESHOLD) -> str | None:
+        """Return the canonical URL of the most similar (done or live-pending) article at or above ``threshold``."""
+        status, _, owner = self._run("peek", "", [], signature=signature, threshold=threshold)
+        return owner if status == "dup" else None
+
+    def add(self, canonical_url: str, *, aliases: Iterable[str] = (), fingerprint: str | None = None,
+            signature: NearSignature | None = None, first_seen: datetime | None = None) -> None:
+        """Record an article without the duplicate check (pending until :meth:`commit`).
+
+        When ``canonical_url`` is already recorded, only the new aliases are added to it.
+        """
+        self._run("add", canonical_url, [canonical_url, *aliases], fingerprint=fingerprint, signature=signature,
+                  first_seen=first_seen)
+
+    def add_record(self, record: dict) -> None:
+        """Record an article from a written record (recovery of an interrupted run)."""
+        canonical, kwargs = record_add_args(record)
+        self.add(canonical, **kwargs)
+
+    def _settle_pending(self, state: str) -> int:
+        if not self.pending:
+            return 0
+        flat = [x for pair in self.pending for x in pair]
+        lost = int(self._settle(args=[self.prefix, state, *flat]))
+        self.pending = []
+        return lost
+
+    def commit(self) -> None:
+        """Mark this worker's pending claims done (call after their lines are fsynced)."""
+        self.lost_claims += self._settle_pending("d")
+        self.heartbeat()
+
+    def rollback(self) -> None:
+        """Release this worker's pending claims: other workers may claim them again."""
+        self._settle_pending("r")
+
+    def close(self) -> None:
+        """Release pending claims and disconnect; safe to call twice."""
+        if self.closed:
+            return
+        try:
+            self.rollback()
+        finally:
+            self.closed = True
+            self.client.close()
+
+    def heartbeat(self, instance: str | None = None) -> None:
+        """Mark ``instance`` (default: this one) alive now, by Redis server time."""
+        self._beat(args=[self.prefix, instance or self.instance])
+
+    def forget_instance(self, instance: str) -> None:
+        """Drop ``instance`` from the live set (its pending claims become free at once)."""
+        self.client.zrem(self.keys.live, instance)
+
+    def live_instances(self) -> set[str]:
+        """Return the instances whose heartbeat is younger than the timeout."""
+        seconds, micros = self.client.time()
+        now = seconds * 1000 + micros // 1000
+        members = self.client.zrangebyscore(self.keys.live, now - self.timeout_ms, "+inf")
+        return {m.decode() for m in members}
+
+    def stats(self) -> dict:
+        """Return article, URL and fingerprint counts and Redis' used memory."""
+        counts = {k.decode(): int(v) for k, v in self.client.hgetall(self.keys.count).items()}
+        memory = self.client.info("memory")
+        return {"url": self.url, "prefix": self.prefix, "articles": counts.get("articles", 0),
+                "urls": counts.get("urls", 0), "fingerprints": counts.get("fingerprints", 0),
+                "live_workers": len(self.live_instances()), "redis_used_memory": memory.get("used_memory")}
+
+    def prune(self, older_than: timedelta) -> int:
+        """Forget articles first seen more than ``older_than`` ago (done or released only); return how many."""
+        cutoff = int(time.time() - older_than.total_seconds())
+        removed = 0
+        for key in self.client.scan_iter(match=self.keys.docs, count=1000):
+            removed += int(self._prune(args=[self.prefix, key.decode().rsplit(":", 1)[1], cutoff]))
+        return removed

@@ -1,0 +1,105 @@
+"""The dedupe state's interface, ``DedupeStore``, and the check every backend's claim makes.
+
+Backends: ``pipelines.state.sqlite_store.SQLiteStore`` (one file, one crawl at a time) and
+``pipelines.state.redis_store.RedisStore`` (shared by distributed workers, atomic claims);
+``pipelines.state.backend`` picks one from the ``AUTONEWS_STATE`` URI.
+
+Durability contract: ``claim`` and ``add`` write inside an open transaction that only ``commit``
+ends. The storage pipeline calls ``commit()`` after the article lines are written and fsynced,
+so an article is never recorded as seen before its line is durable. Lookups through the same
+store see the uncommitted adds (in-run duplicates are caught); other connections do not.
+``close()`` rolls back whatever was not committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
+
+from pipelines.dedupe.neardup import NEAR_THRESHOLD, NearSignature
+
+DUPLICATE_URL = "duplicate_url"
+DUPLICATE_TEXT = "duplicate_text"
+NEAR_DUPLICATE = "near_duplicate"
+
+
+@runtime_checkable
+class DedupeStore(Protocol):
+    """What the dedupe pipeline, the seen-URL middleware and the storage pipeline need from a state backend."""
+
+    closed: bool
+
+    def has_url(self, canonical: str) -> bool:
+        """Return True when this canonical URL (or alias) was recorded."""
+
+    def find_url(self, canonical: str) -> str | None:
+        """Return the canonical URL of the article that owns this URL or alias, or None."""
+
+    def find_fingerprint(self, fp: str) -> str | None:
+        """Return the canonical URL of the article with this text fingerprint, or None."""
+
+    def find_near(self, signature: NearSignature, threshold: float = NEAR_THRESHOLD) -> str | None:
+        """Return the canonical URL of the most similar recorded article at or above ``threshold``, or None."""
+
+    def claim(
+        self,
+        canonical_url: str,
+        *,
+        aliases: Iterable[str] = (),
+        fingerprint: str | None = None,
+        signature: NearSignature | None = None,
+        threshold: float = NEAR_THRESHOLD,
+    ) -> tuple[str, str] | None:
+        """Record the article as new and return None, or return ``(kind, owner canonical_url)`` of what it
+        duplicates (its URLs are then recorded under the owner, so it is not fetched again)."""
+
+    def add(
+        self,
+        canonical_url: str,
+        *,
+        aliases: Iterable[str] = (),
+        fingerprint: str | None = None,
+        signature: NearSignature | None = None,
+        first_seen: datetime | None = None,
+    ) -> None:
+        """Record an article (uncommitted until :meth:`commit`)."""
+
+    def add_record(self, record: dict) -> None:
+        """Record an article from a written record (used to recover interrupted runs)."""
+
+    def commit(self) -> None:
+        """Make every add since the last commit durable."""
+
+    def rollback(self) -> None:
+        """Forget every add since the last commit."""
+
+    def close(self) -> None:
+        """Roll back uncommitted adds and release the backend."""
+
+    def stats(self) -> dict:
+        """Return counts and sizes describing the state."""
+
+    def prune(self, older_than: timedelta) -> int:
+        """Forget articles first seen more than ``older_than`` ago; return how many; commits."""
+
+
+def find_duplicate(store: DedupeStore, urls: Iterable[str], fingerprint: str | None,
+                   signature: NearSignature | None, threshold: float = NEAR_THRESHOLD) -> tuple[str, str] | None:
+    """Return ``(kind, owner canonical_url)`` of the first check that matches, or None for a new article.
+
+    Checks, cheapest first: any of the URLs, the exact fingerprint, the near-duplicate index.
+    """
+    for url in urls:
+        owner = store.find_url(url)
+        if owner is not None:
+            return DUPLICATE_URL, owner
+    if fingerprint is not None:
+        owner = store.find_fingerprint(fingerprint)
+        if owner is not None:
+            return DUPLICATE_TEXT, owner
+    if signature is not None:
+        owner = store.find_near(signature, threshold)
+        if owner is not None:
+            return NEAR_DUPLICATE, owner
+    return None

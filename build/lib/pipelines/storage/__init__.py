@@ -1,0 +1,2 @@
+"""Sealed JSON Lines output: the storage pipeline, file naming, sealing and crash recovery.
+"""

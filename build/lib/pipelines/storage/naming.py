@@ -1,0 +1,48 @@
+"""Output file names, made and parsed in one place.
+
+``<output>/<route dir>/<YYYY-MM-DD>/<run id>-<n>.jsonl`` where the run id is
+``<UTC time>-<worker>-<pid>`` (worker: ``AUTONEWS_WORKER_ID``, else the host name), so file
+names sort by time, never collide between processes, and a distributed worker's unsealed
+``.part`` names the instance (``<worker>-<pid>``) that wrote it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROUTE_DIRS = {"": "articles", "non-english": "articles-non-english"}
+"""Directory under the output root per article route."""
+PART_GLOB = "articles*/*/*.part"
+SEALED_GLOB = "articles*/*/*.jsonl"
+
+
+def instance_name(worker: str = "") -> str:
+    """``<worker>-<pid>``: names this process among every writer of an output directory."""
+    return f"{worker or socket.gethostname()}-{os.getpid()}"
+
+
+def run_id(worker: str = "") -> str:
+    """A unique, sortable id for this run: ``<UTC time>-<worker>-<pid>``."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{instance_name(worker)}"
+
+
+def day_dir(root: Path, route: str, day: str) -> Path:
+    """The directory of one route's files for one day."""
+    return root / ROUTE_DIRS.get(route, ROUTE_DIRS[""]) / day
+
+
+def file_stem(run: str, seq: int) -> str:
+    """The name (without suffix) of the ``seq``-th file of a run."""
+    return f"{run}-{seq:05d}"
+
+
+def part_instance(part: Path) -> str | None:
+    """The instance (``<worker>-<pid>``) that wrote ``<time>-<worker>-<pid>-<n>.part``, or None."""
+    stem = part.name[: -len(".part")]
+    _stamp, sep, rest = stem.partition("-")
+    instance, sep2, _seq = rest.rpartition("-")
+    return instance if sep and sep2 and instance else None

@@ -1,0 +1,176 @@
+"""Storage pipeline: sealed JSON Lines under ``<output>/articles/<YYYY-MM-DD>/``.
+
+The dedupe state is committed only after the lines it covers are fsynced, so
+an article is never marked as seen before it is durably written.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+from scrapy.utils.defer import deferred_from_coro
+from twisted.internet import task
+
+from pipelines.items import Article
+from pipelines.record import build_record
+from pipelines.state.backend import close_store, open_store
+from pipelines.state.redis_store import RedisStore
+from pipelines.state.store import DedupeStore
+from pipelines.storage.naming import day_dir, file_stem, run_id
+from pipelines.storage.recovery import recover
+from pipelines.storage.sealed import COMMIT_EVERY, SEAL_EVERY_ITEMS, SEAL_EVERY_SECONDS, SealedFile
+
+logger = logging.getLogger(__name__)
+
+
+def crawl_run_id(crawler: Crawler) -> str:
+    """Return the crawl's run id, made once and shared by the output files and the run report."""
+    if not hasattr(crawler, "_autonews_run_id"):
+        crawler._autonews_run_id = run_id(crawler.settings.get("AUTONEWS_WORKER_ID", ""))
+    return crawler._autonews_run_id
+
+
+class StoragePipeline:
+    """Write records to sealed ``*.jsonl`` files and commit the dedupe state behind them."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.crawler = crawler
+        self.root = Path(settings.get("AUTONEWS_OUTPUT_DIR") or "output")
+        self.every_items = settings.getint("AUTONEWS_SEAL_EVERY_ITEMS", SEAL_EVERY_ITEMS)
+        self.every_seconds = settings.getfloat("AUTONEWS_SEAL_EVERY_SECONDS", SEAL_EVERY_SECONDS)
+        self.commit_every = settings.getint("AUTONEWS_COMMIT_EVERY", COMMIT_EVERY)
+        self.run_id = crawl_run_id(crawler)
+        self.files: dict[tuple[str, str], SealedFile] = {}
+        self.seq = 0
+        self.uncommitted = 0
+        self.broken = False
+        self._timer = task.LoopingCall(self.seal_due)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "StoragePipeline":
+        """Build the pipeline from ``AUTONEWS_OUTPUT_DIR`` and the sealing settings."""
+        pipeline = cls(crawler)
+        crawler.signals.connect(pipeline.spider_idle, signal=signals.spider_idle)
+        return pipeline
+
+    @property
+    def store(self) -> DedupeStore:
+        """The crawl's dedupe store (shared with the dedupe pipeline)."""
+        return open_store(self.crawler)
+
+    def open_spider(self) -> None:
+        """Recover what a killed run left behind, then start the sealing timer."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = self.root / f".write-test-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+            recover(self.root, self.store, self.crawler.stats)
+        except OSError as exc:
+            self.fail(exc)
+            return
+        self._timer.start(min(60.0, max(1.0, self.every_seconds)), now=False)
+
+    def fail(self, exc: OSError) -> None:
+        """Stop the crawl on an unwritable output; the state is not advanced."""
+        self.broken = True
+        self.crawler.stats.inc_value("autonews/errors/storage")
+        self.crawler.stats.inc_value("autonews/errors/total")
+        logger.error("Output %s is not writable: %s", self.root, exc)
+        self.store.rollback()
+        from twisted.internet import reactor  # imported late: Scrapy installs the reactor
+
+        # Closing from inside open_spider or process_item must wait a tick.
+        reactor.callLater(0, self._close_crawl)
+
+    def _close_crawl(self) -> None:
+        if self.crawler.crawling:
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="output_not_writable"))
+
+    def process_item(self, item: Article) -> dict[str, Any]:
+        """Append the article's record to today's file for its route; return the record."""
+        if self.broken:
+            raise DropItem("output not writable")
+        record = build_record(item)
+        day = item.fetched_at[:10] or datetime.now(timezone.utc).date().isoformat()
+        try:
+            sealed = self.file_for(item.route, day)
+            sealed.write(record)
+            self.uncommitted += 1
+            if sealed.lines >= self.every_items:
+                self.seal((item.route, day))
+            elif self.uncommitted >= self.commit_every:
+                self.commit()
+        except OSError as exc:
+            self.fail(exc)
+            raise DropItem(f"output not writable: {exc}") from None
+        self.crawler.stats.inc_value("autonews/written")
+        self.crawler.stats.inc_value(f"autonews/source/{item.source}/written")
+        return record
+
+    def file_for(self, route: str, day: str) -> SealedFile:
+        """Return the open file for a route and day, opening a new one if needed."""
+        key = (route, day)
+        if key not in self.files:
+            self.seq += 1
+            self.files[key] = SealedFile(day_dir(self.root, route, day), file_stem(self.run_id, self.seq))
+        return self.files[key]
+
+    def commit(self) -> None:
+        """fsync every open file, then commit the dedupe state that covers them."""
+        for sealed in self.files.values():
+            sealed.sync()
+        self.store.commit()
+        self.uncommitted = 0
+
+    def seal(self, key: tuple[str, str]) -> None:
+        """Seal one file: fsync, commit the state, then publish it as ``.jsonl``.
+
+        In this order a kill at any point leaves either a ``.part`` (recovered and
+        recorded by the next run) or a published file whose articles are recorded.
+        """
+        sealed = self.files.pop(key)
+        sealed.close()
+        self.store.commit()
+        self.uncommitted = 0
+        path = sealed.publish()
+        if path is not None:
+            self.crawler.stats.inc_value("autonews/sealed_files")
+            logger.info("Sealed %s", path)
+
+    def seal_due(self) -> None:
+        """Seal files that have been open longer than ``AUTONEWS_SEAL_EVERY_SECONDS``."""
+        now = time.monotonic()
+        for key in [k for k, f in self.files.items() if now - f.opened >= self.every_seconds]:
+            try:
+                self.seal(key)
+            except OSError as exc:
+                self.fail(exc)
+
+    def spider_idle(self) -> None:
+        """Commit while the crawl waits, so a slow tail does not hold back the state."""
+        if self.uncommitted and not self.broken:
+            self.commit()
+
+    def close_spider(self) -> None:
+        """Seal everything, commit the state and close it."""
+        if self._timer.running:
+            self._timer.stop()
+        store = self.store
+        try:
+            for key in list(self.files):
+                self.seal(key)
+        except OSError as exc:
+            self.fail(exc)
+        if isinstance(store, RedisStore):  # claims found taken over at commit (a worker stalled too long)
+            self.crawler.stats.set_value("autonews/distributed/lost_claims", store.lost_claims)
+        close_store(self.crawler)

@@ -1,0 +1,103 @@
+"""Recovery of ``*.part`` files a killed run left behind, before a crawl writes anything new.
+
+A single crawl owns its state (the run lock), so every leftover ``.part`` is its own: sealed,
+torn last line cut, and its articles recorded as seen. With a shared state (distributed
+workers) a leftover file may belong to a worker that is still running, or whose articles
+others have taken over since it died: only dead instances' files are recovered, and only the
+lines whose claims are still theirs are kept.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+from pathlib import Path
+
+from scrapy.statscollectors import StatsCollector
+
+from pipelines.dedupe.pipeline import dedupe_keys
+from pipelines.state.redis_store import RedisStore
+from pipelines.state.store import DedupeStore
+from pipelines.storage.naming import PART_GLOB, part_instance
+from pipelines.storage.sealed import PartInUse, fsync_dir, recover_part
+
+logger = logging.getLogger(__name__)
+
+
+def recover(root: Path, store: DedupeStore, stats: StatsCollector) -> None:
+    """Recover the leftover ``.part`` files under ``root`` as the store's kind of state requires."""
+    if isinstance(store, RedisStore):
+        recover_dead_workers(root, store, stats)
+    else:
+        recover_own(root, store, stats)
+
+
+def recover_own(root: Path, store: DedupeStore, stats: StatsCollector) -> None:
+    """Seal every leftover ``*.part`` file and record its articles as seen."""
+    for part in sorted(root.glob(PART_GLOB)):
+        try:
+            final, records = recover_part(part)
+        except PartInUse:
+            continue
+        for record in records:
+            store.add_record(record)
+        store.commit()
+        stats.inc_value("autonews/recovered/files")
+        stats.inc_value("autonews/recovered/articles", len(records))
+        logger.warning("Recovered %d article(s) from an interrupted run: %s", len(records), final)
+
+
+def recover_dead_workers(root: Path, store: RedisStore, stats: StatsCollector) -> None:
+    """Seal the ``*.part`` files of dead worker instances, keeping only lines nobody else took over."""
+    live = store.live_instances() - {store.instance}
+    for part in sorted(root.glob(PART_GLOB)):
+        owner = part_instance(part)
+        if owner is None or owner in live:
+            continue
+        with open(part, "rb") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # another worker on this directory is recovering it
+            if part.exists():
+                _recover_dead_part(part, owner, store, stats)
+
+
+def _recover_dead_part(part: Path, owner: str, store: RedisStore, stats: StatsCollector) -> None:
+    """Claim each complete line as ``owner``'s heir, write the kept ones, commit, then seal."""
+    data = part.read_bytes()
+    lines = [line for line in data[: data.rfind(b"\n") + 1].splitlines() if line.strip()]
+    store.heartbeat(owner)  # adopt the dead instance while its lines are claimed
+    kept = []
+    try:
+        for line in lines:
+            record = json.loads(line)
+            if record.get("duplicate_of"):
+                store.add_record(record)
+                kept.append(line)
+                continue
+            keys = dedupe_keys(record["url"], record.get("canonical_url"), None, record.get("text") or "")
+            if store.claim(keys.canonical_url, aliases=keys.aliases, fingerprint=keys.fingerprint,
+                           signature=keys.signature, heir=owner) is None:
+                kept.append(line)
+        final = part.with_suffix(".jsonl")
+        if kept:
+            tmp = part.with_suffix(".recovering")
+            with open(tmp, "wb") as fh:
+                fh.write(b"".join(line + b"\n" for line in kept))
+                fh.flush()
+                os.fsync(fh.fileno())
+            store.commit()
+            os.replace(tmp, final)
+        else:
+            store.commit()
+        part.unlink()
+        fsync_dir(part.parent)
+    finally:
+        store.forget_instance(owner)
+    stats.inc_value("autonews/recovered/files")
+    stats.inc_value("autonews/recovered/articles", len(kept))
+    stats.inc_value("autonews/distributed/recovery_dropped", len(lines) - len(kept))
+    logger.warning("Recovered %d of %d article(s) of dead worker %s: %s", len(kept), len(lines), owner, final)
