@@ -1,2 +1,0 @@
-"""Article discovery from feeds and sitemaps: pure parsers over untrusted bytes (safe XML and gzip).
-"""

@@ -1,2 +1,0 @@
-"""Worker mode (``--redis``): the add-on, seeding and rounds, the worker lease, heartbeats.
-"""

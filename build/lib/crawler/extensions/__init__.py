@@ -1,2 +1,0 @@
-"""Extensions that report on a crawl: the exit status and summary, and the run report.
-"""

@@ -1,2 +1,0 @@
-"""Downloader middlewares and failure accounting: seen-URL skip, truncated gzip, redirect loops.
-"""

@@ -1,2 +1,0 @@
-"""Deduplication keys (canonical URLs, fingerprints, near-duplicate signatures) and the pipeline.
-"""

@@ -1,2 +1,0 @@
-"""Language detection and flags (pure, runs in the process pool), and the non-English policy.
-"""

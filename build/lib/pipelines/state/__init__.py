@@ -1,2 +1,0 @@
-"""The dedupe state: the ``DedupeStore`` interface, SQLite and Redis backends, Redis key layout.
-"""

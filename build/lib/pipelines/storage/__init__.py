@@ -1,2 +1,0 @@
-"""Sealed JSON Lines output: the storage pipeline, file naming, sealing and crash recovery.
-"""
