@@ -39,7 +39,7 @@ class SeenUrlMiddleware:
         """Skip a seen article request; let everything else through."""
         if request.meta.get("autonews_kind") != "article":
             return None
-        if self._store is None or getattr(self._store, "closed", False):
+        if self._store is None or self._store.closed:
             # Same store object as the dedupe pipeline: its uncommitted adds count too.
             self._store = open_store(self.crawler)
         if self._store.has_url(canonicalize_url(request.url)):
