@@ -110,5 +110,12 @@ AUTONEWS_REDIS_SEED_ONLY = False  # `autonews seed`: enqueue the registry for th
 AUTONEWS_REDIS_INSTANCE = ""
 AUTONEWS_REDIS_LOCK_TOKEN = ""
 
+# --- security (README "Security") ---------------------------------------------
+# Host names, IP addresses or CIDR networks that may be fetched although they are not public
+# (loopback, private, link-local...): comma-separated; empty = public addresses only.
+AUTONEWS_PRIVATE_HOSTS = ""
+# Article requests one source may queue in one run; the excess is counted, not queued.
+AUTONEWS_MAX_ARTICLES_PER_SOURCE = 10_000
+
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
