@@ -8,6 +8,7 @@ from __future__ import annotations
 
 # Defaults are owned by the code that uses them (and falls back to them when a crawler is built
 # without this module, as in unit tests); every setting is declared here, once.
+from crawler.discovery.limits import MAX_ARTICLES_PER_SOURCE
 from pipelines.dedupe.neardup import NEAR_THRESHOLD
 from pipelines.extract.limits import MIN_TEXT_CHARS
 from pipelines.language.detect import CHAR_BUDGET, MIN_PARAGRAPH_CHARS, MIXED_SHARE
@@ -50,9 +51,12 @@ HTTPCACHE_ENABLED = True
 HTTPCACHE_POLICY = "scrapy.extensions.httpcache.RFC2616Policy"
 HTTPCACHE_DIR = "httpcache"  # autonews crawl puts it under <output>/.httpcache
 HTTPCACHE_IGNORE_HTTP_CODES = [301, 302, 303, 307, 308, 404, 410, 500, 502, 503, 504]
+HTTPCACHE_STORAGE = "crawler.cache.storage.JsonFilesystemCacheStorage"  # JSON metadata, no pickle, no cookies, 0600
 
 # --- components ------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
+    # Only http(s), and no IP-literal URL of a non-public address (host names: TWISTED_DNS_RESOLVER).
+    "crawler.security.guard.AddressGuardMiddleware": 10,
     # Skips article URLs already stored in an earlier run, before download.
     "crawler.middlewares.seen.SeenUrlMiddleware": 50,
     # A truncated gzip body is an error, not half an article.
@@ -111,11 +115,23 @@ AUTONEWS_REDIS_INSTANCE = ""
 AUTONEWS_REDIS_LOCK_TOKEN = ""
 
 # --- security (README "Security") ---------------------------------------------
+# Every DNS answer is checked at connection time: no fetch of a non-public address unless allowed.
+TWISTED_DNS_RESOLVER = "crawler.security.resolver.SafeResolver"
+# http(s) only: file://, data:, ftp:// and s3:// links are never fetched (file:// would also ignore
+# DOWNLOAD_MAXSIZE). The http(s) handler is named so that the resolver above is the one used.
+DOWNLOAD_HANDLERS = {
+    "file": None,
+    "data": None,
+    "ftp": None,
+    "s3": None,
+    "http": "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler",
+    "https": "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler",
+}
 # Host names, IP addresses or CIDR networks that may be fetched although they are not public
 # (loopback, private, link-local...): comma-separated; empty = public addresses only.
 AUTONEWS_PRIVATE_HOSTS = ""
-# Article requests one source may queue in one run; the excess is counted, not queued.
-AUTONEWS_MAX_ARTICLES_PER_SOURCE = 10_000
+# New article requests one source may queue in one run (0 = no limit); the excess is counted, not queued.
+AUTONEWS_MAX_ARTICLES_PER_SOURCE = MAX_ARTICLES_PER_SOURCE
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -44,6 +44,8 @@ class PageItem:
     """Publication date given by the feed or sitemap entry (ISO 8601), used when the page has none."""
     expected_language: str | None = None
     """Language the registry expects of the source (a hint, reported on mismatch)."""
+    source_domains: tuple[str, ...] = ()
+    """Host names of the page's source: a canonical URL elsewhere is not believed (it could name another source's article)."""
 
 
 @dataclass(slots=True)
@@ -90,6 +92,8 @@ class Article:
     declared_languages: tuple[str, ...] = ()
     """Page and Content-Language declarations together, normalised, in that order."""
     canonical_hint: str | None = None
+    source_domains: tuple[str, ...] = ()
+    """The source's host names (from the page item): where ``canonical_hint`` may point."""
     expected_language: str | None = None
     language: str | None = None
     languages: dict[str, float] = field(default_factory=dict)

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.items import Article
+from pipelines.sanitize import clean_value
+from pipelines.stats import count_error
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "article.schema.json"
 SCHEMA_VERSION = 1
@@ -49,26 +51,75 @@ def build_record(article: Article) -> dict[str, Any]:
             value = dict(value or {})
         elif name == "schema_version":
             value = SCHEMA_VERSION
-        record[name] = value
+        record[name] = clean_value(value)
     return record
+
+
+class RecordError(ValueError):
+    """A record that cannot be written: it violates the schema or cannot be encoded."""
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    # imported here: a crawl that never builds a record (seeding) need not load jsonschema
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    return Draft202012Validator(load_schema(), format_checker=FormatChecker())
 
 
 def validation_errors(record: dict[str, Any]) -> list[str]:
     """Return the schema violations of a record (empty when valid)."""
-    # imported here: only checks and tests validate records, and a crawl need not load jsonschema
-    from jsonschema import Draft202012Validator, FormatChecker
+    return [f"{'/'.join(map(str, e.path)) or '<root>'}: {e.message}" for e in _validator().iter_errors(record)]
 
-    validator = Draft202012Validator(load_schema(), format_checker=FormatChecker())
-    return [f"{'/'.join(map(str, e.path)) or '<root>'}: {e.message}" for e in validator.iter_errors(record)]
+
+def record_line(record: dict[str, Any]) -> str:
+    """Return the record as one JSON line (no newline), checked against the schema and encodable as UTF-8.
+
+    Raises RecordError otherwise, before anything is written: the caller can then give the
+    article back (not seen, so it is fetched again next run) instead of losing it.
+    """
+    errors = validation_errors(record)
+    if errors:
+        raise RecordError("; ".join(errors[:3]))
+    try:
+        line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        line.encode("utf-8")
+    except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+        raise RecordError(f"cannot encode the record: {exc}") from None
+    return line
 
 
 class RecordPipeline:
     """Replace the article with its public record: the last stage of ``autonews scrape``, whose
-    records go to a Scrapy feed export rather than to sealed storage (which builds them itself)."""
+    records go to a Scrapy feed export rather than to sealed storage (which builds them itself).
+
+    Only records that can be written pass (``record_line``); they are counted as
+    ``autonews/written``, which is what ``scrape`` reports.
+    """
+
+    def __init__(self, stats: Any = None) -> None:
+        """Count into ``stats`` (a Scrapy stats collector), if given."""
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> RecordPipeline:
+        """Build the pipeline with the crawl's stats."""
+        return cls(crawler.stats)
 
     def process_item(self, item: Article) -> dict[str, Any]:
-        """Return the schema-shaped record of the article."""
-        return build_record(item)
+        """Return the schema-shaped record of the article; drop (and count) one that cannot be written."""
+        # imported here: Scrapy's exceptions only matter inside a crawl, and records are built outside one too
+        from scrapy.exceptions import DropItem
+
+        record = build_record(item)
+        try:
+            record_line(record)
+        except RecordError as exc:
+            count_error(self.stats, "record", item.source)
+            raise DropItem(f"unwritable record ({exc}): {item.url}") from None
+        if self.stats is not None:
+            self.stats.inc_value("autonews/written")
+        return record
 
 
 def markdown_table() -> str:

@@ -59,13 +59,15 @@ def demo_server() -> Iterator[DemoServer]:
 
 
 FAST = ("-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8")
+#: Test servers listen on loopback, which a crawl refuses unless allowed (README "Security").
+ALLOW_LOOPBACK = ("-s", "AUTONEWS_PRIVATE_HOSTS=127.0.0.1")
 
 
 def crawl_args(registry: Path, base_url: str, output: Path, *extra: str) -> list[str]:
     """``autonews crawl`` arguments for a registry that uses ``{{BASE}}``, served at ``base_url``."""
     subst = json.dumps({"{{BASE}}": base_url})
     return ["crawl", "--sources", str(registry), "--output", str(output),
-            "-s", f"AUTONEWS_SUBSTITUTIONS={subst}", *FAST, *extra]
+            "-s", f"AUTONEWS_SUBSTITUTIONS={subst}", *FAST, *ALLOW_LOOPBACK, *extra]
 
 
 def run_reports(output: Path) -> list[dict[str, Any]]:

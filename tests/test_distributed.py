@@ -14,7 +14,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -30,7 +30,7 @@ from crawler.distributed.rounds import elect_seeder, round_report
 from pipelines.dedupe.neardup import near_signature, text_fingerprint
 from pipelines.state.redis_keys import RedisKeys
 from pipelines.state.redis_store import RedisStore
-from tests.conftest import autonews_cmd, demo_manifest, run_cli, sealed_records
+from tests.conftest import ALLOW_LOOPBACK, autonews_cmd, demo_manifest, run_cli, sealed_records
 from tests.servers.redis_server import RedisServer
 
 TEXT = " ".join(f"word{i} sentence number {i} about cars and batteries" for i in range(60))
@@ -182,7 +182,7 @@ def _worker(redis_url: str, site: tuple[DemoServer, Path], output: Path, worker:
     proc = subprocess.Popen(
         [*autonews_cmd(), "crawl", "--redis", redis_url, "--sources", str(registry), "--output", str(output),
          "-s", f"AUTONEWS_SUBSTITUTIONS={json.dumps({'{{BASE}}': server.base_url})}",
-         "-s", f"AUTONEWS_WORKER_ID={worker}", "--log-file", str(output / f"{worker}.log"), *FAST, *extra],
+         "-s", f"AUTONEWS_WORKER_ID={worker}", "--log-file", str(output / f"{worker}.log"), *FAST, *ALLOW_LOOPBACK, *extra],
         cwd=output, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True)  # its own process group: a kill takes its extraction pool down with it
     _SPAWNED.append(proc)
@@ -200,7 +200,8 @@ def single_node_demo(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     out = tmp_path_factory.mktemp("single")
     with DemoServer() as server:
         result = run_cli("crawl", "--sources", str(SITE_DIR.parent / "sources.yaml"), "--output", str(out),
-                         "-s", f"AUTONEWS_SUBSTITUTIONS={json.dumps({'{{BASE}}': server.base_url})}", *FAST, cwd=out)
+                         "-s", f"AUTONEWS_SUBSTITUTIONS={json.dumps({'{{BASE}}': server.base_url})}", *FAST,
+                         *ALLOW_LOOPBACK, cwd=out)
     assert result.returncode == 0, result.stderr
     return {r["canonical_url"].split("/", 3)[3] for r in sealed_records(out)}
 
@@ -314,13 +315,15 @@ def test_unreachable_redis_exits_1(tmp_path: Path) -> None:
 def test_state_command_works_on_the_redis_state(redis_url: str, tmp_path: Path) -> None:
     store = RedisStore(redis_url, prefix="statecmd", instance="w1")
     text = " ".join(f"word{i} about batteries" for i in range(40))
-    assert store.claim("https://a.example/1", fingerprint=text_fingerprint(text), signature=near_signature(text)) is None
+    # First seen two days ago: "--older-than 1d" then prunes it whatever second the command runs in.
+    store.add("https://a.example/1", fingerprint=text_fingerprint(text), signature=near_signature(text),
+              first_seen=datetime.now(timezone.utc) - timedelta(days=2))
     store.commit()
     store.close()
     stats = run_cli("state", "stats", "--state", redis_url, "--prefix", "statecmd", cwd=tmp_path)
     assert stats.returncode == 0, stats.stderr
     assert json.loads(stats.stdout)["articles"] == 1
-    pruned = run_cli("state", "prune", "--state", redis_url, "--prefix", "statecmd", "--older-than", "0s", cwd=tmp_path)
+    pruned = run_cli("state", "prune", "--state", redis_url, "--prefix", "statecmd", "--older-than", "1d", cwd=tmp_path)
     assert pruned.returncode == 0, pruned.stderr
     assert json.loads(pruned.stdout) == {"pruned": 1}
     again = run_cli("state", "stats", "--state", redis_url, "--prefix", "statecmd", cwd=tmp_path)

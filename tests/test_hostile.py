@@ -25,7 +25,7 @@ from crawler.middlewares.failures import RedirectLoopError, failure_label
 from crawler.middlewares.redirect_loop import RedirectLoopMiddleware
 from crawler.middlewares.truncated_gzip import gzip_truncated
 from pipelines.extract.html import decode_body
-from tests.conftest import run_cli, sealed_records
+from tests.conftest import ALLOW_LOOPBACK, run_cli, sealed_records
 from tests.servers.hostile_site import BOMB_SIZE, HostileSite, gzip_bomb
 
 CANARY = "TOP-SECRET-XXE-CANARY-5b1e0c"
@@ -78,7 +78,7 @@ def crawl(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         proc = run_cli(
             "crawl", "--sources", str(reg), "--output", str(output), "--log-file", str(log),
             "-s", f"DOWNLOAD_TIMEOUT={DOWNLOAD_TIMEOUT}", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
-            "-s", f"RETRY_TIMES={RETRY_TIMES}", "-s", f"REDIRECT_MAX_TIMES={REDIRECT_MAX_TIMES}",
+            "-s", f"RETRY_TIMES={RETRY_TIMES}", "-s", f"REDIRECT_MAX_TIMES={REDIRECT_MAX_TIMES}", *ALLOW_LOOPBACK,
             cwd=work, timeout=120,
         )
     # Largest resident set of any child so far, in KiB on Linux: the crawl's, unless an

@@ -105,6 +105,8 @@ def prepare_crawl(args: argparse.Namespace) -> Iterator[Settings | int]:
     # behind the lock, like every Scrapy import of this module
     from crawler.cli.runner import configure_console_logging, project_settings
     from crawler.distributed.lease import hold_worker_lease
+    from crawler.security.addresses import AddressPolicy, PolicyError
+    from crawler.security.names import check_path_names
     from crawler.sources.configured import configured_sources
     from crawler.sources.registry import SourceError
 
@@ -128,6 +130,7 @@ def prepare_crawl(args: argparse.Namespace) -> Iterator[Settings | int]:
     with contextlib.ExitStack() as stack:
         if args.demo:
             from crawler.demo.server import DemoServer  # only a demo crawl needs it
+            from crawler.security.addresses import with_hosts
 
             # A fixed port keeps demo URLs stable, so a second run sees its articles as stored.
             port = settings.getint("AUTONEWS_DEMO_PORT")
@@ -140,12 +143,17 @@ def prepare_crawl(args: argparse.Namespace) -> Iterator[Settings | int]:
                 return
             settings.set("AUTONEWS_SOURCES", str(DEMO_SOURCES), priority="cmdline")
             settings.set("AUTONEWS_SUBSTITUTIONS", {"{{BASE}}": server.base_url}, priority="cmdline")
+            # The demo site is on loopback: allowed explicitly, as nothing else non-public is.
+            allowed = with_hosts(settings.get("AUTONEWS_PRIVATE_HOSTS") or "", [server.host])
+            settings.set("AUTONEWS_PRIVATE_HOSTS", allowed, priority="cmdline")
             for key, value in DEMO_SETTINGS.items():
                 if settings.getpriority(key) < 40:
                     settings.set(key, value, priority="cmdline")
         try:
             configured_sources(settings)
-        except (SourceError, OSError) as exc:
+            AddressPolicy.parse(settings.get("AUTONEWS_PRIVATE_HOSTS") or "")
+            check_path_names(settings)
+        except (SourceError, PolicyError, OSError, ValueError) as exc:
             eprint(f"autonews: error: {exc}")
             yield EXIT_USAGE
             return

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from pipelines.redact import redact
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -16,5 +18,5 @@ class UsageError(ValueError):
 
 
 def eprint(*parts: object) -> None:
-    """Print to stderr (stdout carries records in ``autonews scrape``)."""
-    print(*parts, file=sys.stderr, flush=True)
+    """Print to stderr (stdout carries records in ``autonews scrape``), passwords in URLs redacted."""
+    print(redact(" ".join(str(p) for p in parts)), file=sys.stderr, flush=True)

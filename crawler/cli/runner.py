@@ -13,6 +13,7 @@ from scrapy.settings import SETTINGS_PRIORITIES, Settings
 from scrapy.utils.project import get_project_settings
 
 from crawler.cli.exitcodes import UsageError
+from crawler.security.logs import install_log_redaction
 
 
 def project_settings(overrides: Iterable[str] = (), **values: Any) -> Settings:
@@ -43,8 +44,9 @@ def _drop(record: logging.LogRecord) -> bool:
 def configure_console_logging(settings: Settings, verbose: int, log_file: str | None, quiet: str = "ERROR") -> None:
     """Quiet by default (cron mails stderr): ``-v`` for INFO, ``-vv`` for DEBUG; a log file gets INFO.
 
-    An explicit ``-s LOG_LEVEL=...`` wins.
+    An explicit ``-s LOG_LEVEL=...`` wins. Every log line is redacted (``crawler.security.logs``).
     """
+    install_log_redaction()
     if settings.getpriority("LOG_LEVEL") != SETTINGS_PRIORITIES["cmdline"]:
         level = ("INFO" if log_file else quiet) if verbose == 0 else "INFO" if verbose == 1 else "DEBUG"
         settings.set("LOG_LEVEL", level, priority="cmdline")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from scrapy.settings import Settings
 
 from crawler.cli.exitcodes import UsageError, eprint
 from crawler.cli.runner import configure_console_logging, project_settings, run_spider
-from crawler.spiders.scrape import to_url
+from crawler.security.addresses import with_hosts
+from crawler.spiders.scrape import local_path, to_url
 from pipelines.record import record_fields
 
 STORAGE = "pipelines.storage.pipeline.StoragePipeline"
@@ -20,8 +22,8 @@ RECORD = "pipelines.record.RecordPipeline"
 def run(args: argparse.Namespace) -> int:
     """Scrape the given URLs/files once; records go to stdout or ``-o``."""
     targets = read_targets(args.targets, args.input)
-    stats = run_spider("scrape", scrape_settings(args), urls=targets)
-    written = stats.get("item_scraped_count", 0)
+    stats = run_spider("scrape", scrape_settings(args, targets), urls=targets)
+    written = stats.get("autonews/written", 0)
     if written < len(targets):
         eprint(f"autonews: {written} of {len(targets)} page(s) gave an article "
                f"(not articles: {stats.get('autonews/not_article', 0)}, errors: {stats.get('autonews/errors/total', 0)})")
@@ -46,10 +48,18 @@ def read_targets(targets: list[str], input_file: str | None) -> list[str]:
     return found
 
 
-def scrape_settings(args: argparse.Namespace) -> Settings:
+def target_hosts(targets: list[str]) -> list[str]:
+    """The hosts of the URLs among ``targets``: the operator named them, so they may be fetched
+    even when not public (a page or a redirect still cannot lead to any other private address)."""
+    hosts = {urlsplit(t).hostname or "" for t in targets if local_path(t) is None}
+    return sorted(h for h in hosts if h)
+
+
+def scrape_settings(args: argparse.Namespace, targets: list[str] = ()) -> Settings:
     """Settings for a one-off scrape: no stored state, records to stdout or ``-o`` through a feed export.
 
-    The record stage takes sealed storage's place at the end of the pipelines.
+    The record stage takes sealed storage's place at the end of the pipelines; the hosts of
+    the given URLs join ``AUTONEWS_PRIVATE_HOSTS``.
     """
     uri = Path(args.output).resolve().as_uri() if args.output else "stdout:"
     settings = project_settings(
@@ -59,6 +69,8 @@ def scrape_settings(args: argparse.Namespace) -> Settings:
         AUTONEWS_RUN_REPORT=False,
         FEEDS={uri: {"format": "jsonlines", "fields": record_fields(), "overwrite": True, "encoding": "utf-8"}},
     )
+    allowed = with_hosts(settings.get("AUTONEWS_PRIVATE_HOSTS") or "", target_hosts(list(targets)))
+    settings.set("AUTONEWS_PRIVATE_HOSTS", allowed, priority="cmdline")
     pipelines = dict(settings.getdict("ITEM_PIPELINES"))
     pipelines[RECORD] = pipelines.pop(STORAGE)
     settings.set("ITEM_PIPELINES", pipelines, priority="cmdline")

@@ -6,7 +6,9 @@ what the workers share through Redis:
 
 - request queue and request dupefilter: the scrapy-redis scheduler (``SCHEDULER_PERSIST``, so a
   worker that exits does not flush the queue of the others), with key names from
-  ``pipelines.state.redis_keys``;
+  ``pipelines.state.redis_keys``; queue entries are checked JSON, never pickle
+  (``crawler.distributed.serializer``), and an entry that is not a request the spiders could
+  have made is counted and dropped (``crawler.distributed.queue``);
 - seen-URL and near-duplicate state: ``AUTONEWS_STATE`` becomes the Redis URL, so
   ``pipelines.state.backend`` opens the Redis store, whose ``claim`` is atomic across workers;
 - seeding: :class:`crawler.distributed.rounds.SeedElection` lets the start requests through only
@@ -29,6 +31,7 @@ from typing import Any
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 
 from crawler.distributed.connection import redis_keys
+from crawler.security.logs import install_log_redaction
 from pipelines.state.location import is_redis
 from pipelines.storage.naming import instance_name
 
@@ -36,6 +39,9 @@ EXTENSION = "crawler.distributed.extension.WorkerExtension"
 SEED_MIDDLEWARE = "crawler.distributed.rounds.SeedElection"
 SCHEDULER = "scrapy_redis.scheduler.Scheduler"
 SEED_ONLY_SCHEDULER = "crawler.distributed.rounds.SeedOnlyScheduler"
+# scrapy-redis would unpickle whatever anyone with access to Redis put in the queue.
+QUEUE = "crawler.distributed.queue.JsonPriorityQueue"
+SERIALIZER = "crawler.distributed.serializer"
 
 
 class WorkerAddon:
@@ -46,6 +52,7 @@ class WorkerAddon:
         url = settings.get("AUTONEWS_REDIS_URL")
         if not url:
             return
+        install_log_redaction()  # the URL may hold the Redis password; Scrapy logs REDIS_URL at start-up
         keys = redis_keys(settings)
         seed_only = settings.getbool("AUTONEWS_REDIS_SEED_ONLY")
         worker = settings.get("AUTONEWS_WORKER_ID") or socket.gethostname()
@@ -58,6 +65,8 @@ class WorkerAddon:
             "SCHEDULER_PERSIST": True,
             "SCHEDULER_QUEUE_KEY": keys.queue_template,
             "SCHEDULER_DUPEFILTER_KEY": keys.dupefilter_template,
+            "SCHEDULER_QUEUE_CLASS": QUEUE,
+            "SCHEDULER_SERIALIZER": SERIALIZER,
         }
         if not is_redis(settings.get("AUTONEWS_STATE") or ""):
             values["AUTONEWS_STATE"] = url  # workers share one dedupe state: the Redis they share

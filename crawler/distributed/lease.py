@@ -80,6 +80,6 @@ def hold_worker_lease(settings: Settings, stack: contextlib.ExitStack) -> int | 
         eprint(f"autonews: {exc}; exiting (status {EXIT_LOCKED})")
         return EXIT_LOCKED
     except redis.RedisError as exc:
-        eprint(f"autonews: error: cannot use Redis at {settings.get('AUTONEWS_REDIS_URL')}: {exc}")
+        eprint(f"autonews: error: cannot use Redis at {settings.get('AUTONEWS_REDIS_URL')}: {exc}")  # redacted by eprint
         return EXIT_FAILED
     return None

@@ -14,9 +14,30 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.statscollectors import StatsCollector
 from twisted.python.failure import Failure
 
+from pipelines.stats import count_error
+
+__all__ = ["count_error", "count_failure", "failure_label"]
+
 
 class TruncatedBodyError(Exception):
     """A compressed response body ends before its compressed stream does (TruncatedGzipMiddleware)."""
+
+
+class BlockedAddressError(Exception):
+    """A request to a non-public address (or a non-http(s) URL) that ``AUTONEWS_PRIVATE_HOSTS`` does not allow.
+
+    Raised by the address guard (``crawler.security``); deliberately not a DNS or connection error,
+    so the retry middleware does not try it again.
+    """
+
+    def __init__(self, host: str, address: str, reason: str = "not a public address") -> None:
+        super().__init__(f"refused {host} ({address}): {reason}")
+        self.host = host
+        self.address = address
+
+
+class BlockedSchemeError(BlockedAddressError):
+    """A request whose URL is not http(s) (``file:``, ``ftp:``, ``data:``...): crawls fetch nothing else."""
 
 
 class RedirectLoopError(Exception):
@@ -25,7 +46,7 @@ class RedirectLoopError(Exception):
 
 def failure_label(failure: Failure) -> str | None:
     """Return a short, stable label for a request failure (``http_404``, ``too_large``,
-    ``redirect_loop``, ``DownloadTimeoutError``...), or None for a request skipped on purpose.
+    ``redirect_loop``, ``blocked_address``, ``DownloadTimeoutError``...), or None for a request skipped on purpose.
     """
     exc = failure.value
     if failure.check(HttpError):
@@ -39,6 +60,10 @@ def failure_label(failure: Failure) -> str | None:
         return None
     if failure.check(RedirectLoopError):
         return "redirect_loop"
+    if failure.check(BlockedSchemeError):
+        return "blocked_scheme"
+    if failure.check(BlockedAddressError):
+        return "blocked_address"
     if failure.check(DownloadCancelledError):
         # Download handlers cancel only past DOWNLOAD_MAXSIZE (the streamed case carries no
         # message) or when the crawl is being shut down, when counts no longer matter.
@@ -46,14 +71,6 @@ def failure_label(failure: Failure) -> str | None:
     if failure.check(TruncatedBodyError):
         return "truncated_body"
     return type(exc).__name__
-
-
-def count_error(stats: StatsCollector, label: str, source: str) -> None:
-    """Count one error globally, in the total, and per source (also by label, for the run report)."""
-    stats.inc_value(f"autonews/errors/{label}")
-    stats.inc_value("autonews/errors/total")
-    stats.inc_value(f"autonews/source/{source}/errors")
-    stats.inc_value(f"autonews/source/{source}/errors/{label}")
 
 
 def count_failure(stats: StatsCollector, failure: Failure, source: str) -> str | None:

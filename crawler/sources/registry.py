@@ -19,7 +19,10 @@ DEFAULT_SOURCES: Path = Path(__file__).with_name("sources.yaml")
 
 _NAME_RE = re.compile(r"[a-z0-9_-]+")
 _LANG_RE = re.compile(r"[a-z]{2}")
-_LIST_FIELDS = ("feeds", "sitemaps", "start_urls", "allow", "deny")
+# A host name as urlsplit().hostname gives it: lower-case ASCII labels (IDNs in their
+# xn-- form), dot-separated, no scheme, port, path, wildcard or trailing dot.
+_HOST_RE = re.compile(r"(?=.{1,253}\Z)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*")
+_LIST_FIELDS = ("feeds", "sitemaps", "start_urls", "allow", "deny", "domains")
 _URL_FIELDS = ("feeds", "sitemaps", "start_urls")
 _KNOWN_FIELDS = frozenset(
     ("name", "language", "download_delay", "max_depth", "enabled") + _LIST_FIELDS
@@ -44,13 +47,24 @@ class Source:
     download_delay: float | None = None
     max_depth: int = 1
     enabled: bool = True
+    #: The registry's ``domains:``: hosts besides those of the URLs above whose pages are the source's own.
+    extra_domains: tuple[str, ...] = ()
+    _hosts: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
     _allow_re: tuple[re.Pattern[str], ...] = field(default=(), init=False, repr=False, compare=False)
     _deny_re: tuple[re.Pattern[str], ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # Frozen dataclass: compiled patterns are derived state, so set them once here.
+        # Frozen dataclass: compiled patterns and the host list are derived state, so set them once here.
         object.__setattr__(self, "_allow_re", tuple(re.compile(p) for p in self.allow))
         object.__setattr__(self, "_deny_re", tuple(re.compile(p) for p in self.deny))
+        hosts: dict[str, None] = {}
+        for url in (*self.feeds, *self.sitemaps, *self.start_urls):
+            host = urlsplit(url).hostname
+            if host:
+                hosts.setdefault(host, None)
+        for host in self.extra_domains:
+            hosts.setdefault(host, None)
+        object.__setattr__(self, "_hosts", tuple(hosts))
 
     def follows(self, url: str) -> bool:
         """True if a link found on a section page should be followed.
@@ -58,20 +72,28 @@ class Source:
         A URL is followed when it matches at least one `allow` pattern (or there
         are none) and no `deny` pattern; patterns are searched, not anchored, in
         the absolute URL (as Scrapy's LinkExtractor allow/deny do). This is the
-        news spider's link filter; domain restriction is left to it (see `domains`).
+        news spider's link filter; hosts are checked apart (see `on_domain`).
         """
         if any(p.search(url) for p in self._deny_re):
             return False
         return not self._allow_re or any(p.search(url) for p in self._allow_re)
 
     def domains(self) -> tuple[str, ...]:
-        """Host names of all feed, sitemap and start URLs, in first-seen order."""
-        hosts: dict[str, None] = {}
-        for url in (*self.feeds, *self.sitemaps, *self.start_urls):
-            host = urlsplit(url).hostname
-            if host:
-                hosts.setdefault(host, None)
-        return tuple(hosts)
+        """Host names of all feed, sitemap and start URLs, then the registry's ``domains:``, in first-seen order."""
+        return self._hosts
+
+    def on_domain(self, url: str) -> bool:
+        """True if `url`'s host is one of `domains` or a subdomain of one (any port, any scheme).
+
+        The rule for every URL discovery turns into a request: feed and sitemap
+        entries, child sitemaps, links on section pages. Like the sitemap protocol's
+        own, it keeps a source's documents from sending the crawl to other sites.
+        """
+        try:
+            host = urlsplit(url).hostname or ""
+        except ValueError:  # e.g. an invalid IPv6 literal
+            return False
+        return any(host == d or host.endswith("." + d) for d in self._hosts)
 
 
 def load_sources(
@@ -157,6 +179,10 @@ def _parse_entry(raw: Any, label: str, index: int) -> Source:
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise fail(key, f"{url!r} is not an http(s) URL")
+    for host in lists["domains"]:
+        if not _HOST_RE.fullmatch(host):
+            raise fail("domains", f"{host!r} is not a host name (lower-case, like 'example.com': "
+                                  "no scheme, port, path or wildcard; subdomains are included anyway)")
     if not (lists["feeds"] or lists["sitemaps"] or lists["start_urls"]):
         raise fail("feeds", "at least one of feeds, sitemaps, start_urls is required")
     for key in ("allow", "deny"):
@@ -179,11 +205,13 @@ def _parse_entry(raw: Any, label: str, index: int) -> Source:
     if not isinstance(enabled, bool):
         raise fail("enabled", f"{enabled!r} must be true or false")
 
+    domains = lists.pop("domains")
     return Source(
         name=name,
         language=language,
         download_delay=None if delay is None else float(delay),
         max_depth=depth,
         enabled=enabled,
+        extra_domains=domains,
         **lists,
     )

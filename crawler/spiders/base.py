@@ -87,7 +87,14 @@ class NewsSpiderBase(scrapy.Spider):
             content_languages=parse_declared([header_value(response, "Content-Language")]),
             feed_published=response.meta.get("autonews_published"),
             expected_language=response.meta.get("autonews_language"),
+            source_domains=self.source_domains(source),
         )
+
+    def source_domains(self, source: str) -> tuple[str, ...]:
+        """Host names of a registry source (its feeds, sitemaps, start URLs and ``domains:``); none for others."""
+        registry = getattr(self, "sources", None) or {}
+        entry = registry.get(source)
+        return entry.domains() if entry is not None else ()
 
     def on_error(self, failure: Failure) -> None:
         """Count and log a failed request; the crawl goes on."""

@@ -15,6 +15,7 @@ Stats: ``autonews/dedupe/{unique,duplicate_url,duplicate_text,near_duplicate}``,
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from scrapy.crawler import Crawler
@@ -37,9 +38,13 @@ class DedupeKeys:
     signature: NearSignature | None
 
 
-def dedupe_keys(url: str, canonical_hint: str | None, request_url: str | None, text: str) -> DedupeKeys:
-    """Canonical URL, URL aliases (request, final, canonical), fingerprint and signature of an article."""
-    canonical = choose_canonical(url, canonical_hint)
+def dedupe_keys(url: str, canonical_hint: str | None, request_url: str | None, text: str,
+                source_hosts: Iterable[str] | None = None) -> DedupeKeys:
+    """Canonical URL, URL aliases (request, final, canonical), fingerprint and signature of an article.
+
+    ``source_hosts``: where the canonical hint may point (``urls.choose_canonical``); None trusts it.
+    """
+    canonical = choose_canonical(url, canonical_hint, source_hosts)
     aliases = tuple(a for a in url_aliases(request_url, url, canonical) if a != canonical)
     return DedupeKeys(canonical, aliases, text_fingerprint(text), near_signature(text))
 
@@ -76,7 +81,7 @@ class DedupePipeline:
         if self.store is None:
             self.open_spider()
         assert self.store is not None
-        keys = dedupe_keys(item.url, item.canonical_hint, item.request_url, item.text)
+        keys = dedupe_keys(item.url, item.canonical_hint, item.request_url, item.text, item.source_domains)
         item.canonical_url = keys.canonical_url
         item.fingerprint = keys.fingerprint
         found = self.store.claim(keys.canonical_url, aliases=keys.aliases, fingerprint=keys.fingerprint,

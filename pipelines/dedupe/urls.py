@@ -9,6 +9,7 @@ removed. The path keeps its case; only its percent-encoding is normalised (by
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url as w3lib_canonicalize_url
@@ -79,17 +80,41 @@ def is_http_url(url: str) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
-def choose_canonical(url: str, hint: str | None) -> str:
+def _bare_host(host: str) -> str:
+    """A host name compared for ownership: lower case, no trailing dot, no leading ``www.``."""
+    host = host.lower().rstrip(".")
+    return host[4:] if host.startswith("www.") else host
+
+
+def same_owner(hint_host: str, page_host: str, source_hosts: Iterable[str]) -> bool:
+    """True when ``hint_host`` is the page's host or one of its source's hosts (or a subdomain of one).
+
+    ``www.`` is ignored on both sides, so ``example.com`` and ``www.example.com`` are one owner.
+    """
+    hint = _bare_host(hint_host)
+    for host in (page_host, *source_hosts):
+        owned = _bare_host(host)
+        if owned and (hint == owned or hint.endswith("." + owned)):
+            return True
+    return False
+
+
+def choose_canonical(url: str, hint: str | None, source_hosts: Iterable[str] | None = None) -> str:
     """Return the canonical URL of an article fetched at ``url`` that declares ``hint``.
 
-    ``hint`` (rel=canonical or og:url) is resolved against ``url`` and honoured when
-    the result is an http(s) URL; other schemes fall back to ``url``. Cross-site hints
-    are honoured too: a syndicating site pointing at the original publisher names
-    exactly the article we want to recognise as already seen.
+    ``hint`` (rel=canonical or og:url) is resolved against ``url`` and honoured when the result
+    is an http(s) URL on the page's own host or one of ``source_hosts`` (the source's domains):
+    a page cannot claim another source's article URL, which would store its text under the
+    victim's URL and make the real article be skipped as seen. Syndicated copies are still
+    recognised by their text. ``source_hosts=None`` trusts any host: for canonical URLs that
+    this project computed itself (recovery of its own records).
     """
     if hint:
         resolved = urljoin(url, hint.strip())
-        if is_http_url(resolved):
+        if is_http_url(resolved) and (
+            source_hosts is None
+            or same_owner(urlsplit(resolved).hostname or "", urlsplit(url).hostname or "", source_hosts)
+        ):
             return canonicalize_url(resolved)
     return canonicalize_url(url)
 

@@ -17,6 +17,9 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codec
 # bytes that never occur in text documents (NUL, other C0 controls except tab/newlines/form feed, ESC)
 _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
 _MAX_CONTROL_SHARE = 0.01
+# Numeric references to C0 control characters (``&#1;``, ``&#x1F;``): no text holds them, and one
+# is enough to make the XML-strict tree builder reject the whole page. Tab, LF and CR stay.
+_CONTROL_REFERENCE = re.compile(r"&#(?:0*(?:[0-8]|1[124-9]|2[0-9]|3[01])|[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]));")
 # a declared legacy charset is still used when at most this share of characters is undecodable
 _MAX_REPLACED_SHARE = 0.01
 
@@ -86,9 +89,14 @@ def decode_body(body: bytes | str, encoding: str | None = None) -> str | None:
 
 
 def parse_html(text: str) -> HtmlElement | None:
-    """Parse decoded HTML into a tree (trafilatura's own loader, so its repairs apply); None if not HTML."""
+    """Parse decoded HTML into a tree (trafilatura's own loader, so its repairs apply); None if not HTML.
+
+    References to control characters are dropped first: they are not text, and would be fatal.
+    """
     if "<" not in text[:65536]:
         return None
+    if "&#" in text:
+        text = _CONTROL_REFERENCE.sub("", text)
     try:
         tree = load_html(text)
     except (TypeError, ValueError):

@@ -14,6 +14,7 @@ from pipelines.extract.limits import MIN_TEXT_CHARS
 from pipelines.items import Article, ExtractedPage, PageItem
 from pipelines.language.codes import parse_declared
 from pipelines.pool import cpu_pool
+from pipelines.sanitize import clean_value
 
 
 #: What extraction finds that the article keeps as it is.
@@ -24,16 +25,20 @@ def to_article(page: PageItem, fields: ExtractedPage) -> Article:
     """Merge a page and what extraction found in it into an article.
 
     The page's own date wins over the feed's; a page with neither is flagged ``no_date``.
+    Strings are cleaned (``pipelines.sanitize``).
     Declared languages: the page's, then the Content-Language header's.
     """
     published = fields.published or page.feed_published
-    content = {name: getattr(fields, name) for name in CONTENT_FIELDS}
+    # Page text can hold lone surrogates (JSON-LD escapes) and control characters: cleaned here,
+    # before dedupe claims the article, so its record can always be written.
+    content = {name: clean_value(getattr(fields, name)) for name in CONTENT_FIELDS}
     return Article(
         url=page.url,
         request_url=page.request_url,
         source=page.source,
         fetched_at=page.fetched_at,
         expected_language=page.expected_language,
+        source_domains=page.source_domains,
         **content,
         published=published,
         declared_languages=parse_declared([*fields.declared_languages, *page.content_languages]),

@@ -68,6 +68,12 @@ def open_store(crawler: Crawler) -> DedupeStore:
     return store
 
 
+def current_store(crawler: Crawler) -> DedupeStore | None:
+    """Return the crawler's store if a component has opened it, else None (nothing is opened)."""
+    store = getattr(crawler, _CRAWLER_ATTR, None)
+    return store if store is not None and not store.closed else None
+
+
 def close_store(crawler: Crawler) -> None:
     """Close the crawler's store if one is open (uncommitted adds are rolled back); idempotent."""
     store = getattr(crawler, _CRAWLER_ATTR, None)

@@ -48,6 +48,7 @@ from typing import Any
 import redis
 
 from pipelines.dedupe.neardup import NEAR_THRESHOLD, NearSignature
+from pipelines.redact import redact
 from pipelines.state.redis_lua import BEAT, CLAIM, PRUNE, SETTLE
 from pipelines.state.record_args import record_add_args
 from pipelines.state.redis_keys import DEFAULT_PREFIX, DEFAULT_TIMEOUT, RedisKeys
@@ -84,6 +85,7 @@ class RedisStore:
         self._beat = self.client.register_script(BEAT)
         self._prune = self.client.register_script(PRUNE)
         self.pending: list[tuple[str, str]] = []
+        self._pending_of: dict[str, tuple[str, str]] = {}  # canonical URL -> its pending (id, owner)
         self.lost_claims = 0
         self.closed = False
 
@@ -101,6 +103,7 @@ class RedisStore:
         parts = [p.decode("utf-8") if isinstance(p, bytes) else str(p) for p in result]
         if parts[0] == "own":
             self.pending.append((parts[1], parts[2]))
+            self._pending_of[canonical] = (parts[1], parts[2])
         return (parts + ["", ""])[0], (parts + ["", ""])[1], (parts + ["", ""])[2]
 
     def claim(self, canonical_url: str, *, aliases: Iterable[str] = (), fingerprint: str | None = None,
@@ -156,7 +159,19 @@ class RedisStore:
         flat = [x for pair in self.pending for x in pair]
         lost = int(self._settle(args=[self.prefix, state, *flat]))
         self.pending = []
+        self._pending_of.clear()
         return lost
+
+    def release(self, canonical_url: str) -> None:
+        """Release this worker's pending claim of one article: free for the next claim (any worker's).
+
+        A copy's URLs linked to another article by its claim stay linked (they are that article's).
+        """
+        pair = self._pending_of.pop(canonical_url, None)
+        if pair is None:
+            return
+        self.pending.remove(pair)
+        self._settle(args=[self.prefix, "r", *pair])
 
     def commit(self) -> None:
         """Mark this worker's pending claims done (call after their lines are fsynced)."""
@@ -196,7 +211,7 @@ class RedisStore:
         """Return article, URL and fingerprint counts and Redis' used memory."""
         counts = {k.decode(): int(v) for k, v in self.client.hgetall(self.keys.count).items()}
         memory = self.client.info("memory")
-        return {"url": self.url, "prefix": self.prefix, "articles": counts.get("articles", 0),
+        return {"url": redact(self.url), "prefix": self.prefix, "articles": counts.get("articles", 0),
                 "urls": counts.get("urls", 0), "fingerprints": counts.get("fingerprints", 0),
                 "live_workers": len(self.live_instances()), "redis_used_memory": memory.get("used_memory")}
 

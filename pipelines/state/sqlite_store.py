@@ -58,6 +58,19 @@ def _fp64(fingerprint: str) -> int:
     return int.from_bytes(bytes.fromhex(fingerprint[:16]), "little", signed=True)
 
 
+def _create_private(path: str) -> None:
+    """Create the state file empty with mode 0600 unless it exists (an empty file is a new database to SQLite).
+
+    SQLite gives the ``-wal``, ``-shm`` and ``-journal`` files it creates the mode of the database
+    file, so they are private too; creating the file first avoids changing the process umask,
+    which other threads share. An existing file keeps the mode its owner gave it.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
 
 class SQLiteStore:
     """``DedupeStore`` in one SQLite file (WAL mode, synchronous=FULL). Use from one thread at a time."""
@@ -70,6 +83,7 @@ class SQLiteStore:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(self.path)
         # isolation_level=None: transactions are begun and ended explicitly below.
         self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
         # Must precede the first table; ignored for an existing file.
@@ -84,6 +98,8 @@ class SQLiteStore:
             self._conn.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
+        # canonical URL -> (document created, URL hashes created) by adds since the last commit
+        self._fresh: dict[str, tuple[int | None, list[int]]] = {}
         self.closed = False
 
     def _begin(self) -> None:
@@ -175,21 +191,41 @@ class SQLiteStore:
                 self._conn.executemany(
                     "INSERT OR IGNORE INTO bands(h, doc) VALUES (?, ?)", [(h, doc) for h in set(signature.bands)]
                 )
-        urls = {canonical_url, *aliases}
-        self._conn.executemany("INSERT OR IGNORE INTO urls(h, doc) VALUES (?, ?)", [(_hash64(u), doc) for u in urls])
+        new_urls = []
+        for url in {canonical_url, *aliases}:
+            h = _hash64(url)
+            if self._conn.execute("INSERT OR IGNORE INTO urls(h, doc) VALUES (?, ?)", (h, doc)).rowcount:
+                new_urls.append(h)
+        # What this add created, so that release() can take exactly this back before the commit.
+        fresh_doc, fresh_urls = self._fresh.get(canonical_url, (None, []))
+        self._fresh[canonical_url] = (fresh_doc if row is not None else doc, fresh_urls + new_urls)
 
     def add_record(self, record: dict) -> None:
         """Record an article from a written record (recovery of an interrupted run)."""
         canonical, kwargs = record_add_args(record)
         self.add(canonical, **kwargs)
 
+    def release(self, canonical_url: str) -> None:
+        """Take back what adds since the last commit created for this article: its new URLs, and
+        its document with its bands when the add created it (see ``DedupeStore.release``)."""
+        doc, urls = self._fresh.pop(canonical_url, (None, []))
+        if not self._conn.in_transaction:
+            return
+        for h in urls:
+            self._conn.execute("DELETE FROM urls WHERE h = ?", (h,))
+        if doc is not None:
+            self._conn.execute("DELETE FROM bands WHERE doc = ?", (doc,))
+            self._conn.execute("DELETE FROM docs WHERE id = ?", (doc,))
+
     def commit(self) -> None:
         """Make every add since the last commit durable (fsynced: synchronous=FULL)."""
+        self._fresh.clear()
         if self._conn.in_transaction:
             self._conn.execute("COMMIT")
 
     def rollback(self) -> None:
         """Forget every add since the last commit."""
+        self._fresh.clear()
         if self._conn.in_transaction:
             self._conn.execute("ROLLBACK")
 

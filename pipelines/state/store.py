@@ -68,6 +68,10 @@ class DedupeStore(Protocol):
     def add_record(self, record: dict) -> None:
         """Record an article from a written record (used to recover interrupted runs)."""
 
+    def release(self, canonical_url: str) -> None:
+        """Forget one article claimed or added since the last commit (its record could not be written),
+        so it is new again for the next claim and the next run; a no-op for anything else."""
+
     def commit(self) -> None:
         """Make every add since the last commit durable."""
 

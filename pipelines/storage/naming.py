@@ -9,6 +9,7 @@ names sort by time, never collide between processes, and a distributed worker's 
 from __future__ import annotations
 
 import os
+import re
 import socket
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,9 +20,26 @@ PART_GLOB = "articles*/*/*.part"
 SEALED_GLOB = "articles*/*/*.jsonl"
 
 
+#: What a name that becomes part of a file name may be made of (worker id, run id, instance).
+NAME_RE = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def check_name(what: str, name: str) -> str:
+    """Return ``name`` if it is safe as part of a file name; raise ValueError naming ``what`` otherwise.
+
+    Letters, digits, ``.``, ``_`` and ``-`` only, and not ``.`` or ``..``: a name from the
+    command line or a setting must never lead a file outside the output directory.
+    """
+    if not NAME_RE.fullmatch(name) or name in (".", ".."):
+        raise ValueError(f"{what} {name!r} may only hold letters, digits, '.', '_' and '-'")
+    return name
+
+
 def instance_name(worker: str = "") -> str:
     """``<worker>-<pid>``: names this process among every writer of an output directory."""
-    return f"{worker or socket.gethostname()}-{os.getpid()}"
+    worker = worker or socket.gethostname()
+    # Checked here too, not only by the command line: `scrapy crawl -s AUTONEWS_WORKER_ID=...` skips it.
+    return f"{check_name('worker id', worker)}-{os.getpid()}"
 
 
 def run_id(worker: str = "") -> str:

@@ -11,7 +11,7 @@ import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -20,10 +20,11 @@ from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
 from pipelines.items import Article
-from pipelines.record import build_record
+from pipelines.record import build_record, record_line
 from pipelines.state.backend import close_store, open_store
 from pipelines.state.redis_store import RedisStore
 from pipelines.state.store import DedupeStore
+from pipelines.stats import count_error
 from pipelines.storage.naming import day_dir, file_stem, run_id
 from pipelines.storage.recovery import recover
 from pipelines.storage.sealed import COMMIT_EVERY, SEAL_EVERY_ITEMS, SEAL_EVERY_SECONDS, SealedFile
@@ -97,14 +98,26 @@ class StoragePipeline:
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="output_not_writable"))
 
     def process_item(self, item: Article) -> dict[str, Any]:
-        """Append the article's record to today's file for its route; return the record."""
+        """Append the article's record to today's file for its route; return the record.
+
+        A record that cannot be written (schema violation, unencodable text, any error before its
+        line is out) gives its article back to the state (:meth:`reject`); an unwritable output
+        stops the crawl (:meth:`fail`).
+        """
         if self.broken:
             raise DropItem("output not writable")
-        record = build_record(item)
         day = item.fetched_at[:10] or datetime.now(timezone.utc).date().isoformat()
         try:
+            record = build_record(item)
+            line = record_line(record)
             sealed = self.file_for(item.route, day)
-            sealed.write(record)
+            sealed.write_line(line)
+        except OSError as exc:
+            self.fail(exc)
+            raise DropItem(f"output not writable: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - whatever it was, the article must not be lost
+            self.reject(item, exc)
+        try:
             self.uncommitted += 1
             if sealed.lines >= self.every_items:
                 self.seal((item.route, day))
@@ -116,6 +129,14 @@ class StoragePipeline:
         self.crawler.stats.inc_value("autonews/written")
         self.crawler.stats.inc_value(f"autonews/source/{item.source}/written")
         return record
+
+    def reject(self, item: Article, exc: Exception) -> NoReturn:
+        """Give an article whose record could not be written back to the state (not seen, so it is
+        fetched again next run), count the error and drop it."""
+        self.store.release(item.canonical_url or item.url)
+        count_error(self.crawler.stats, "record", item.source)
+        logger.error("Cannot write the record of %s (it will be fetched again next run): %s", item.url, exc)
+        raise DropItem(f"unwritable record ({type(exc).__name__}): {item.url}")
 
     def file_for(self, route: str, day: str) -> SealedFile:
         """Return the open file for a route and day, opening a new one if needed."""

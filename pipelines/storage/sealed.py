@@ -38,7 +38,7 @@ class SealedFile:
         directory.mkdir(parents=True, exist_ok=True)
         self.part = directory / f"{stem}.part"
         self.final = directory / f"{stem}.jsonl"
-        self._fh = open(self.part, "a", encoding="utf-8")
+        self._fh = open(self.part, "ab")
         # Held while writing: recovery leaves a .part alone while its writer lives (other workers).
         fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.lines = 0
@@ -46,7 +46,15 @@ class SealedFile:
 
     def write(self, record: dict[str, Any]) -> None:
         """Append one record as one line (flushed to the OS, not yet fsynced)."""
-        self._fh.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self.write_line(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+
+    def write_line(self, line: str) -> None:
+        """Append one JSON text (without newline) as one line (flushed to the OS, not yet fsynced).
+
+        Encoded before anything is written, so a line that cannot be encoded leaves the file as it was.
+        """
+        data = (line + "\n").encode("utf-8")
+        self._fh.write(data)
         self._fh.flush()
         self.lines += 1
 

@@ -50,6 +50,8 @@ class RedisServer:
             try:
                 if client.ping():
                     break
+            except (redis.AuthenticationError, redis.ResponseError):
+                break  # it answers: it wants a password (--requirepass in extra_args)
             except redis.ConnectionError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     self.stop()

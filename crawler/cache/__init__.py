@@ -1,0 +1,1 @@
+"""The HTTP cache of discovery pages (feeds, sitemaps, sections): stored without pickle and without secrets."""
