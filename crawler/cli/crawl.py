@@ -80,7 +80,7 @@ def crawl(args: argparse.Namespace) -> int:
     eprint(format_summary(stats))
     if stats.get("autonews/distributed/round_summary"):  # distributed worker: the round's totals so far
         eprint(stats["autonews/distributed/round_summary"])
-    return exit_status(stats)
+    return exit_status(stats, prepared.getint("AUTONEWS_HEALTH_EXIT_STATUS"))
 
 
 def writable_dir(path: Path) -> str | None:

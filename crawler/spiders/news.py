@@ -85,6 +85,8 @@ class NewsSpider(NewsSpiderBase):
 
     def entry_requests(self, entries: list[Entry], source: Source) -> Iterator[scrapy.Request]:
         """Turn feed or sitemap entries into article requests (entries older than ``--since`` skipped)."""
+        # Entries found, before --since and the seen check: a drop means discovery broke (run health).
+        self.crawler.stats.inc_value(f"autonews/source/{source.name}/entries", len(entries))
         for entry in entries:
             if not is_recent(entry, self.since):
                 self.crawler.stats.inc_value("autonews/skipped/too_old")
@@ -99,12 +101,17 @@ class NewsSpider(NewsSpiderBase):
         self.crawler.stats.inc_value(f"autonews/discovery/{kind}")
         return self.sources[response.meta["autonews_source"]]
 
+    def _parsed(self, response: Response) -> None:
+        """Count a discovery page fetched and parsed, per source (run health: discovery)."""
+        self.crawler.stats.inc_value(f"autonews/source/{response.meta['autonews_source']}/discovery/ok")
+
     def _parse(self, response: Response, kind: str, parser: Callable[[bytes, str], T]) -> T | None:
         """Run a discovery parser on the body; a broken document is counted and logged, never raised."""
         try:
             return parser(response.body, response.url)
         except DiscoveryError as exc:
             count_error(self.crawler.stats, f"{kind}_parse", response.meta["autonews_source"])
+            self.crawler.stats.inc_value(f"autonews/source/{response.meta['autonews_source']}/discovery/failed")
             self.logger.warning("Broken %s %s: %s", kind, response.url, exc)
             return None
 
@@ -112,6 +119,8 @@ class NewsSpider(NewsSpiderBase):
         """Parse an RSS/Atom feed into article requests."""
         source = self._discovered(response, "feed")
         entries = self._parse(response, "feed", parse_feed)
+        if entries is not None:
+            self._parsed(response)
         yield from self.entry_requests(entries or [], source)
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
@@ -120,6 +129,7 @@ class NewsSpider(NewsSpiderBase):
         result = self._parse(response, "sitemap", parse_sitemap)
         if result is None:
             return
+        self._parsed(response)
         for child in result.children:
             # An index's child dated by <lastmod> before --since holds nothing newer: not fetched.
             if not is_recent(child, self.since):
@@ -131,6 +141,7 @@ class NewsSpider(NewsSpiderBase):
     def parse_section(self, response: Response) -> Iterator[scrapy.Request]:
         """Follow article links from a section page, as the source's allow/deny rules say."""
         source = self._discovered(response, "section")
+        self._parsed(response)
         yield from self.follow_links(response, source)
 
     def follow_links(self, response: Response, source: Source) -> Iterator[scrapy.Request]:
@@ -144,6 +155,7 @@ class NewsSpider(NewsSpiderBase):
             host = urlsplit(link.url).hostname or ""
             if not any(host == d or host.endswith("." + d) for d in hosts) or not source.follows(link.url):
                 continue
+            self.crawler.stats.inc_value(f"autonews/source/{source.name}/entries")  # links count as entries found
             yield self.article_request(
                 link.url, source.name, autonews_depth=depth, autonews_language=source.language,
             )
