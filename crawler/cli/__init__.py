@@ -1,4 +1,4 @@
-"""The ``autonews`` command line: one module per subcommand (crawl, scrape, seed, state).
+"""The ``autonews`` command line: one module per subcommand (crawl, scrape, seed, state, report).
 
 Only the argument parser lives here. A subcommand's module is imported when it is chosen, and
 ``crawl`` takes its run lock before anything imports Scrapy, so an overlapping cron run exits
@@ -44,6 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--sources", metavar="FILE", help="registry YAML (default: the bundled crawler/sources.yaml)")
     seed.add_argument("--source", metavar="NAME", action="append", default=[], help="seed only this source (repeatable)")
     _common(seed)
+
+    report = sub.add_parser("report", help="write an HTML report of the recent runs (health, charts)",
+                            description="Write one self-contained HTML file (no network needed to open it) from "
+                                        "the run reports under OUTPUT/runs: per-source health, articles, errors, "
+                                        "languages and field coverage over time.")
+    report.add_argument("--output", metavar="DIR", help="output directory of the crawls (default: output)")
+    report.add_argument("-o", dest="file", metavar="FILE", help="HTML file to write (default: OUTPUT/report.html)")
+    report.add_argument("--days", type=int, default=7, metavar="N", help="runs of the last N days (default: 7)")
 
     state = sub.add_parser("state", help="inspect or prune the dedupe state (SQLite file or Redis)")
     state.add_argument("action", choices=["stats", "prune"])

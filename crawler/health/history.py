@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Mapping
 
+from crawler.health.judge import STATUSES
+
 logger = logging.getLogger(__name__)
 
 ROUND_STAT = "autonews/distributed/round"
@@ -75,6 +77,13 @@ def merge_round(reports: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         total: dict[str, Any] = {}
         for entry in entries:
             _add(total, entry)
+        # the round's health: the worst a worker saw, with every reason given
+        healths = [e["health"] for e in entries if isinstance(e.get("health"), Mapping)]
+        if healths:
+            worst = min((h.get("status", "ok") for h in healths),
+                        key=lambda s: STATUSES.index(s) if s in STATUSES else len(STATUSES))
+            reasons = list(dict.fromkeys(r for h in healths for r in h.get("reasons", [])))
+            total["health"] = {"status": worst, "reasons": reasons}
         weighted = [(e["text_length_median"], e.get("written", 0)) for e in entries
                     if e.get("text_length_median") is not None and e.get("written", 0)]
         if weighted:
@@ -83,14 +92,16 @@ def merge_round(reports: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return merged
 
 
-def history_runs(reports: Iterable[Mapping[str, Any]], exclude_round: int | None = None) -> list[dict[str, Any]]:
-    """The history, oldest first: finished runs, one entry per distributed round (``exclude_round``,
-    the round still running, is left out: its reports are not the past)."""
+def history_runs(reports: Iterable[Mapping[str, Any]], exclude_round: int | None = None,
+                 finished_only: bool = True) -> list[dict[str, Any]]:
+    """The history, oldest first: finished runs (all runs with ``finished_only=False``), one entry
+    per distributed round (``exclude_round``, the round still running, is left out: its reports
+    are not the past)."""
     runs: list[dict[str, Any]] = []
     rounds: dict[int, list[Mapping[str, Any]]] = {}
     order: list[tuple[str, Any]] = []
     for report in reports:
-        if report.get("finish_reason") != "finished":
+        if finished_only and report.get("finish_reason") != "finished":
             continue
         current = round_of(report)
         if current is None:
