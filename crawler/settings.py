@@ -65,6 +65,7 @@ DOWNLOADER_MIDDLEWARES = {
 EXTENSIONS = {
     "crawler.extensions.runstatus.RunStatus": 500,
     "crawler.extensions.report.RunReport": 510,
+    "crawler.extensions.progress.Progress": 520,  # idle unless AUTONEWS_PROGRESS (--progress or a terminal)
 }
 # The data path: page -> article -> deduplicated article -> sealed record (pipelines/items.py).
 ITEM_PIPELINES = {

@@ -103,7 +103,7 @@ def prepare_crawl(args: argparse.Namespace) -> Iterator[Settings | int]:
     Yields the crawl settings, or an exit status when the crawl must not start.
     """
     # behind the lock, like every Scrapy import of this module
-    from crawler.cli.runner import configure_console_logging, project_settings
+    from crawler.cli.runner import configure_console_logging, project_settings, wants_progress
     from crawler.distributed.lease import hold_worker_lease
     from crawler.sources.configured import configured_sources
     from crawler.sources.registry import SourceError
@@ -117,6 +117,7 @@ def prepare_crawl(args: argparse.Namespace) -> Iterator[Settings | int]:
         AUTONEWS_SOURCES=args.sources,
         AUTONEWS_SINCE=args.since,
         AUTONEWS_REDIS_URL=args.redis,
+        AUTONEWS_PROGRESS=wants_progress(args.progress) or None,
         HTTPCACHE_DIR=str((output / ".httpcache").resolve()),
     )
     configure_console_logging(settings, args.verbose, args.log_file)
