@@ -76,6 +76,10 @@ def test_run_report_per_source_and_broken(tmp_path: Path) -> None:
                         "    allow: ['/story/']\n    language: en\n")
     with DemoServer(root=site) as server:
         result = run_cli(*crawl_args(registry, server.base_url, tmp_path / "out"), cwd=tmp_path)
+        quiet = run_cli(*crawl_args(registry, server.base_url, tmp_path / "off", "-s", "AUTONEWS_HEALTH_EXIT_STATUS=0"),
+                        cwd=tmp_path)
+    # an orchestrator that should not alert on health turns the status off; the ERROR line stays
+    assert quiet.returncode == 0 and "Source broken is broken" in quiet.stderr, quiet.stderr
     assert result.returncode == 4, result.stderr  # the crawl finished, a source is broken
     # ERROR lines reach cron mail; no history is needed to call "no article at all" broken
     assert "Source broken is broken: no article from 4 new article pages" in result.stderr
