@@ -113,18 +113,14 @@ def seven_runs(tmp_path_factory: pytest.TempPathFactory) -> list[subprocess.Comp
     root = tmp_path_factory.getbasetemp() / "evolving"
     site, output = root / "site", root / "output"
     results = []
-    with DemoServer(root=site.resolve() if site.exists() else _mkdir(site)) as server:
+    site.mkdir(parents=True, exist_ok=True)
+    with DemoServer(root=site) as server:
         for run in range(1, 8):
             registry = write_run(site, run)
             # Extraction inline: seven small crawls do not need a process pool's start-up each.
             results.append(run_cli(*crawl_args(registry, server.base_url, output, "-s", "AUTONEWS_POOL_PROCESSES=0"),
                                    cwd=root))
     return results
-
-
-def _mkdir(path: Path) -> Path:
-    path.mkdir(parents=True)
-    return path.resolve()
 
 
 @pytest.fixture(scope="session")
