@@ -14,6 +14,8 @@ from pipelines.extract.limits import MIN_TEXT_CHARS
 from pipelines.language.detect import CHAR_BUDGET, MIN_PARAGRAPH_CHARS, MIXED_SHARE
 from pipelines.state.redis_keys import DEFAULT_PREFIX, DEFAULT_TIMEOUT
 from pipelines.storage.sealed import COMMIT_EVERY, SEAL_EVERY_ITEMS, SEAL_EVERY_SECONDS
+from crawler.cli.exitcodes import EXIT_HEALTH
+from crawler.health import thresholds as health
 
 BOT_NAME = "autonews"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -67,6 +69,7 @@ DOWNLOADER_MIDDLEWARES = {
 EXTENSIONS = {
     "crawler.extensions.runstatus.RunStatus": 500,
     "crawler.extensions.report.RunReport": 510,
+    "crawler.extensions.progress.Progress": 520,  # idle unless AUTONEWS_PROGRESS (--progress or a terminal)
 }
 # The data path: page -> article -> deduplicated article -> sealed record (pipelines/items.py).
 ITEM_PIPELINES = {
@@ -101,6 +104,21 @@ AUTONEWS_SKIP_SEEN = True
 AUTONEWS_SINCE = ""  # e.g. "7d": skip feed/sitemap entries dated before that
 AUTONEWS_RUN_REPORT = True  # write <output>/runs/<run-id>.json
 AUTONEWS_DEMO_PORT = 8765  # autonews crawl --demo serves the demo site here
+
+# --- run health (README "Run health"): each source against the median of its own last runs ---
+AUTONEWS_HEALTH_MIN_RUNS = health.MIN_RUNS  # earlier runs before a source is judged (until then "new")
+AUTONEWS_HEALTH_WINDOW = health.WINDOW  # trailing runs whose median is the source's usual
+AUTONEWS_HEALTH_MIN_SAMPLE = health.MIN_SAMPLE  # new pages / records a run needs for its shares to count
+AUTONEWS_HEALTH_SHARE_CHANGE = health.SHARE_CHANGE  # yield, field coverage, discovery down (non-English up) this much
+AUTONEWS_HEALTH_TEXT_RATIO = health.TEXT_RATIO  # median text length below this fraction of usual
+AUTONEWS_HEALTH_ENTRIES_RATIO = health.ENTRIES_RATIO  # entries found below this fraction of usual
+AUTONEWS_HEALTH_STALE_RUNS = health.STALE_RUNS  # runs without a new entry: degraded (twice as many: broken)
+AUTONEWS_HEALTH_EXIT_STATUS = EXIT_HEALTH  # exit status when a source is degraded or broken; 0 = off
+
+# --- progress (autonews crawl/scrape --progress, or stderr a terminal) ---
+AUTONEWS_PROGRESS = False  # print a progress line to stderr every AUTONEWS_PROGRESS_INTERVAL seconds
+AUTONEWS_PROGRESS_INTERVAL = 5.0
+AUTONEWS_PROGRESS_TOTAL = 0  # targets of a one-off scrape (done/total and ETA); 0 = unknown
 
 # --- distributed crawling (autonews crawl --redis URL; README "Distributed crawling") ---
 AUTONEWS_REDIS_URL = ""  # set = worker mode (crawler.distributed.addon): shared queue, state, lease, report

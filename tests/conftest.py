@@ -101,3 +101,31 @@ def make_page(body: bytes, url: str = "https://example.com/a", **fields: Any) ->
                               "fetched_at": "2026-11-20T10:00:00+00:00"}
     values.update(fields)
     return PageItem(**values)
+
+
+@pytest.fixture(scope="session")
+def seven_runs(tmp_path_factory: pytest.TempPathFactory) -> list[subprocess.CompletedProcess[str]]:
+    """Seven real crawls of a site that changes between runs (tests/servers/evolving_site.py):
+    ``fading`` loses dates and authors in run 7, ``stale`` stops publishing after run 4.
+
+    Returns the seven finished ``autonews crawl`` processes; the output is ``seven_runs_output``.
+    """
+    from tests.servers.evolving_site import write_run
+
+    root = tmp_path_factory.getbasetemp() / "evolving"
+    site, output = root / "site", root / "output"
+    results = []
+    site.mkdir(parents=True, exist_ok=True)
+    with DemoServer(root=site) as server:
+        for run in range(1, 8):
+            registry = write_run(site, run)
+            # Extraction inline: seven small crawls do not need a process pool's start-up each.
+            results.append(run_cli(*crawl_args(registry, server.base_url, output, "-s", "AUTONEWS_POOL_PROCESSES=0"),
+                                   cwd=root))
+    return results
+
+
+@pytest.fixture(scope="session")
+def seven_runs_output(seven_runs: list[subprocess.CompletedProcess[str]], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The output directory of :func:`seven_runs`."""
+    return tmp_path_factory.getbasetemp() / "evolving" / "output"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,6 +37,15 @@ def test_first_crawl_succeeds_and_reports(crawl: dict[str, Any]) -> None:
     assert first.returncode == 0, first.stderr
     assert "articles written: " in first.stderr
     assert first.stdout == ""  # records go to files, never to stdout
+
+
+def test_first_crawl_every_source_new_or_ok(crawl: dict[str, Any]) -> None:
+    first_report = json.loads(sorted((crawl["work"] / "output" / "runs").glob("*.json"))[0].read_text(encoding="utf-8"))
+    statuses = {name: entry["health"]["status"] for name, entry in first_report["sources"].items()}
+    assert set(statuses) == {"autowire", "evpulse", "evxl"}
+    assert set(statuses.values()) <= {"new", "ok"}, first_report["sources"]
+    assert first_report["health"]["status"] == "ok" and first_report["exit_status"] == 0
+    assert len(crawl["first"].stderr.strip().splitlines()) == 2  # no health line: nothing is wrong
 
 
 def test_only_sealed_files_remain(crawl: dict[str, Any]) -> None:

@@ -63,7 +63,7 @@ def test_bad_since_is_a_usage_error(tmp_path: Path) -> None:
     assert result.returncode == 2 and "--since" in result.stderr
 
 
-def test_run_report_per_source_and_degraded(tmp_path: Path) -> None:
+def test_run_report_per_source_and_broken(tmp_path: Path) -> None:
     site = tmp_path / "site"
     (site / "news").mkdir(parents=True)
     links = "".join(f'<li><a href="/story/{i}/">Story {i}</a></li>' for i in range(4))
@@ -76,13 +76,20 @@ def test_run_report_per_source_and_degraded(tmp_path: Path) -> None:
                         "    allow: ['/story/']\n    language: en\n")
     with DemoServer(root=site) as server:
         result = run_cli(*crawl_args(registry, server.base_url, tmp_path / "out"), cwd=tmp_path)
-    assert result.returncode == 0
-    assert "broken is degraded" in result.stderr  # ERROR lines reach cron mail
+        quiet = run_cli(*crawl_args(registry, server.base_url, tmp_path / "off", "-s", "AUTONEWS_HEALTH_EXIT_STATUS=0"),
+                        cwd=tmp_path)
+    # an orchestrator that should not alert on health turns the status off; the ERROR line stays
+    assert quiet.returncode == 0 and "Source broken is broken" in quiet.stderr, quiet.stderr
+    assert result.returncode == 4, result.stderr  # the crawl finished, a source is broken
+    # ERROR lines reach cron mail; no history is needed to call "no article at all" broken
+    assert "Source broken is broken: no article from 4 new article pages" in result.stderr
     [report] = run_reports(tmp_path / "out")
     assert report["degraded_sources"] == ["broken"]
+    assert report["sources"]["broken"]["health"]["status"] == "broken"
+    assert report["health"]["broken"] == ["broken"] and report["health"]["status"] == "broken"
     assert report["sources"]["broken"]["pages"] == 4
     assert report["sources"]["broken"]["not_article"] == 4
-    assert report["finish_reason"] == "finished" and report["exit_status"] == 0
+    assert report["finish_reason"] == "finished" and report["exit_status"] == 4
     assert report["start"] <= report["end"]
 
 

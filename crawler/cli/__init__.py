@@ -1,4 +1,4 @@
-"""The ``autonews`` command line: one module per subcommand (crawl, scrape, seed, state).
+"""The ``autonews`` command line: one module per subcommand (crawl, scrape, seed, state, report).
 
 Only the argument parser lives here. A subcommand's module is imported when it is chosen, and
 ``crawl`` takes its run lock before anything imports Scrapy, so an overlapping cron run exits
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--demo", action="store_true", help="serve the bundled offline demo site on 127.0.0.1 and crawl it")
     crawl.add_argument("--redis", metavar="URL", help="run as a distributed worker on redis://HOST:PORT/DB (README: Distributed crawling)")
     _common(crawl)
+    _progress(crawl)
 
     scrape = sub.add_parser("scrape", help="extract articles from URLs or local .html files to JSON Lines",
                             description="Fetch each URL (or read each .html file) once and print its article record.")
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     scrape.add_argument("--input", metavar="FILE", help="read more URLs/paths from FILE, one per line ('-' for stdin)")
     scrape.add_argument("-o", "--output", metavar="FILE", help="write records to FILE instead of stdout")
     _common(scrape)
+    _progress(scrape)
 
     seed = sub.add_parser("seed", help="start a distributed round: enqueue the registry on Redis",
                           description="Enqueue the registry's feeds, sitemaps and section pages for the workers on --redis.")
@@ -44,6 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--sources", metavar="FILE", help="registry YAML (default: the bundled crawler/sources.yaml)")
     seed.add_argument("--source", metavar="NAME", action="append", default=[], help="seed only this source (repeatable)")
     _common(seed)
+
+    report = sub.add_parser("report", help="write an HTML report of the recent runs (health, charts)",
+                            description="Write one self-contained HTML file (no network needed to open it) from "
+                                        "the run reports under OUTPUT/runs: per-source health, articles, errors, "
+                                        "languages and field coverage over time.")
+    report.add_argument("--output", metavar="DIR", help="output directory of the crawls (default: output)")
+    report.add_argument("-o", dest="file", metavar="FILE", help="HTML file to write (default: OUTPUT/report.html)")
+    report.add_argument("--days", type=int, default=7, metavar="N", help="runs of the last N days (default: 7)")
 
     state = sub.add_parser("state", help="inspect or prune the dedupe state (SQLite file or Redis)")
     state.add_argument("action", choices=["stats", "prune"])
@@ -59,6 +69,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="override a Scrapy/autonews setting (repeatable), as with scrapy crawl -s")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log INFO (-v) or DEBUG (-vv) to stderr")
     parser.add_argument("--log-file", metavar="FILE", help="write the full log (INFO) to FILE")
+
+
+def _progress(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--progress", action="store_true",
+                        help="print a progress line to stderr every few seconds (default: only when stderr is a terminal)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -80,7 +80,7 @@ def crawl(args: argparse.Namespace) -> int:
     eprint(format_summary(stats))
     if stats.get("autonews/distributed/round_summary"):  # distributed worker: the round's totals so far
         eprint(stats["autonews/distributed/round_summary"])
-    return exit_status(stats)
+    return exit_status(stats, prepared.getint("AUTONEWS_HEALTH_EXIT_STATUS"))
 
 
 def writable_dir(path: Path) -> str | None:
@@ -103,7 +103,7 @@ def prepare_crawl(args: argparse.Namespace) -> Iterator[Settings | int]:
     Yields the crawl settings, or an exit status when the crawl must not start.
     """
     # behind the lock, like every Scrapy import of this module
-    from crawler.cli.runner import configure_console_logging, project_settings
+    from crawler.cli.runner import configure_console_logging, project_settings, wants_progress
     from crawler.distributed.lease import hold_worker_lease
     from crawler.security.addresses import AddressPolicy, PolicyError
     from crawler.security.names import check_path_names
@@ -119,6 +119,7 @@ def prepare_crawl(args: argparse.Namespace) -> Iterator[Settings | int]:
         AUTONEWS_SOURCES=args.sources,
         AUTONEWS_SINCE=args.since,
         AUTONEWS_REDIS_URL=args.redis,
+        AUTONEWS_PROGRESS=wants_progress(args.progress) or None,
         HTTPCACHE_DIR=str((output / ".httpcache").resolve()),
     )
     configure_console_logging(settings, args.verbose, args.log_file)

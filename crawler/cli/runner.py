@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,11 @@ def configure_console_logging(settings: Settings, verbose: int, log_file: str | 
         # A filter, not a level: Scrapy's logging setup resets the levels of its child loggers.
         for name in QUIET_LOGGERS:
             logging.getLogger(name).addFilter(_drop)
+
+
+def wants_progress(flag: bool) -> bool:
+    """Progress lines: asked for with ``--progress``, or stderr is a terminal (never under cron)."""
+    return flag or sys.stderr.isatty()
 
 
 def run_spider(spider: str, settings: Settings, **spider_args: Any) -> dict[str, Any]:

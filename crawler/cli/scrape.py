@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from scrapy.settings import Settings
+from scrapy.settings import SETTINGS_PRIORITIES, Settings
 
 from crawler.cli.exitcodes import UsageError, eprint
-from crawler.cli.runner import configure_console_logging, project_settings, run_spider
+from crawler.cli.runner import configure_console_logging, project_settings, run_spider, wants_progress
 from crawler.security.addresses import with_hosts
 from crawler.spiders.scrape import local_path, to_url
 from pipelines.record import record_fields
@@ -22,7 +22,11 @@ RECORD = "pipelines.record.RecordPipeline"
 def run(args: argparse.Namespace) -> int:
     """Scrape the given URLs/files once; records go to stdout or ``-o``."""
     targets = read_targets(args.targets, args.input)
-    stats = run_spider("scrape", scrape_settings(args, targets), urls=targets)
+    settings = scrape_settings(args, targets)
+    if wants_progress(args.progress) and settings.getpriority("AUTONEWS_PROGRESS") < SETTINGS_PRIORITIES["cmdline"]:
+        settings.set("AUTONEWS_PROGRESS", True, priority="cmdline")
+    settings.set("AUTONEWS_PROGRESS_TOTAL", len(targets), priority="cmdline")  # done/total and the ETA
+    stats = run_spider("scrape", settings, urls=targets)
     written = stats.get("autonews/written", 0)
     if written < len(targets):
         eprint(f"autonews: {written} of {len(targets)} page(s) gave an article "

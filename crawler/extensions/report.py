@@ -2,9 +2,10 @@
 
 Per-source counts come from Scrapy's item signals, so every pipeline keeps one
 concern: whatever drops an item says why in its ``DropItem`` message, and the
-report files it under a reason. A source that fetched new article pages but got
-not one article out of them is reported as *degraded*: a site's layout change
-breaks extraction silently, and this is where an operator sees it.
+report files it under a reason. Each source's run is then judged against its own
+history (the earlier reports beside it, ``crawler.health``): a site's layout change
+breaks extraction silently, and this is where an operator sees it. Degraded and
+broken sources are logged at ERROR, one line each, so they reach cron mail.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import statistics
 from collections import Counter, defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,7 +24,12 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
+from crawler.cli.exitcodes import EXIT_HEALTH
 from crawler.extensions.runstatus import exit_status, failure_reasons
+from crawler.health.history import history_runs, load_reports, source_entries
+from crawler.health.judge import UNHEALTHY, judge, summary
+from crawler.health.signals import FIELDS, signals_of
+from crawler.health.thresholds import Thresholds
 from pipelines.storage.pipeline import crawl_run_id
 
 logger = logging.getLogger(__name__)
@@ -35,8 +42,8 @@ DROP_REASONS = (
     ("near_duplicate", "duplicates"),
     ("non-English", "non_english_dropped"),
 )
-#: New article pages a source must have fetched before zero yield counts as degraded.
-DEGRADED_MIN_PAGES = 3
+#: Run reports read as history: enough for the window and for a feed dead for long to stay flagged.
+HISTORY_REPORTS_PER_WINDOW = 10
 
 
 def drop_reason(message: str) -> str:
@@ -47,14 +54,20 @@ def drop_reason(message: str) -> str:
     return "dropped_other"
 
 
-def source_health(counts: Counter[str], errors: dict[str, int]) -> dict[str, Any]:
-    """Return one source's report entry from its counters."""
+def source_entry(counts: Counter[str], errors: dict[str, int]) -> dict[str, Any]:
+    """Return one source's report entry from its counters (health is added by the caller)."""
     entry: dict[str, Any] = {key: counts.get(key, 0) for key in
-                             ("pages", "skipped", "written", "duplicates", "non_english", "not_article")}
+                             ("pages", "new_entries", "skipped", "written", "duplicates", "non_english",
+                              "non_english_dropped", "not_article")}
     entry["errors"] = dict(sorted(errors.items()))
-    yielded = entry["written"] + entry["duplicates"] + counts.get("non_english_dropped", 0)
-    entry["degraded"] = entry["pages"] >= DEGRADED_MIN_PAGES and yielded == 0
+    entry["discovery"] = {key: counts.get(f"discovery_{key}", 0) for key in ("ok", "failed", "entries")}
+    entry["fields"] = {name: counts.get(f"field_{name}", 0) for name in FIELDS}
     return entry
+
+
+def has_value(value: Any) -> bool:
+    """Whether a record field counts as present (not null, not empty)."""
+    return value not in (None, "", [], {})
 
 
 class RunReport:
@@ -65,6 +78,10 @@ class RunReport:
         self.output = Path(crawler.settings.get("AUTONEWS_OUTPUT_DIR") or "output")
         self.started = datetime.now(timezone.utc)
         self.counts: dict[str, Counter[str]] = defaultdict(Counter)
+        self.text_lengths: dict[str, list[int]] = defaultdict(list)
+        self.languages: dict[str, Counter[str]] = defaultdict(Counter)
+        self.thresholds = Thresholds.from_settings(crawler.settings)
+        self.health_exit = crawler.settings.getint("AUTONEWS_HEALTH_EXIT_STATUS", EXIT_HEALTH)
         crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(self.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -78,34 +95,79 @@ class RunReport:
 
     def item_scraped(self, item: dict[str, Any]) -> None:
         """Count a written article (its public record) for its source."""
-        counts = self.counts[item.get("source") or "unknown"]
+        source = item.get("source") or "unknown"
+        counts = self.counts[source]
         counts["written"] += 1
         if "non_english" in (item.get("flags") or []):
             counts["non_english"] += 1
+        for name in FIELDS:  # field coverage, a health signal: a layout change loses dates or bylines first
+            counts[f"field_{name}"] += has_value(item.get(name))
+        self.text_lengths[source].append(len(item.get("text") or ""))
+        self.languages[source][item.get("language") or "unknown"] += 1
 
     def item_dropped(self, item: Any, exception: BaseException) -> None:
         """Count a dropped page or article under its reason."""
         self.counts[ItemAdapter(item).get("source") or "unknown"][drop_reason(str(exception))] += 1
 
-    def build(self, reason: str) -> dict[str, Any]:
-        """Return the report as a JSON-ready dict."""
-        stats = {**self.crawler.stats.get_stats(), "finish_reason": reason}
+    def entries(self, stats: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """Every source's report entry (without health), from the item counters and the crawl stats."""
         names = set(self.counts) | {k.split("/")[2] for k in stats if k.startswith("autonews/source/")}
         sources = {}
         for name in sorted(names):
             prefix = f"autonews/source/{name}/"
             counts = Counter(self.counts.get(name, {}))
-            counts["pages"] = stats.get(prefix + "pages", 0)
-            counts["skipped"] = stats.get(prefix + "skipped", 0)
+            for key, stat in (("pages", "pages"), ("skipped", "skipped"), ("new_entries", "new"),
+                              ("discovery_ok", "discovery/ok"), ("discovery_failed", "discovery/failed"),
+                              ("discovery_entries", "entries")):
+                counts[key] = stats.get(prefix + stat, 0)
             errors = {k[len(prefix + "errors/"):]: v for k, v in stats.items() if k.startswith(prefix + "errors/")}
-            sources[name] = source_health(counts, errors)
+            entry = source_entry(counts, errors)
+            lengths = self.text_lengths.get(name)
+            entry["text_length_median"] = statistics.median(lengths) if lengths else None
+            entry["languages"] = dict(sorted(self.languages.get(name, Counter()).items()))
+            sources[name] = entry
+        return sources
+
+    def judge_sources(self, sources: dict[str, dict[str, Any]], stats: dict[str, Any], reason: str) -> None:
+        """Add ``signals`` and ``health`` to every source entry, judged against the earlier run reports."""
+        current_round = stats.get("autonews/distributed/round")
+        limit = self.thresholds.window * HISTORY_REPORTS_PER_WINDOW
+        runs = history_runs(load_reports(self.output / "runs", limit=limit), exclude_round=current_round)
+        # A worker sees only its share of a round, an interrupted run only part of it: no count-based rules.
+        partial = current_round is not None or reason != "finished"
+        t = self.thresholds
+        for name, entry in sources.items():
+            current = signals_of(entry, t.min_sample)
+            history = [signals_of(e, t.min_sample) for e in source_entries(runs, name)]
+            health = judge(current, history, t, partial=partial)
+            entry["signals"] = current.as_dict()
+            entry["health"] = health.as_dict()
+            entry["degraded"] = health.status in UNHEALTHY  # kept from before run health: needs attention
+
+    def build(self, reason: str) -> dict[str, Any]:
+        """Return the report as a JSON-ready dict."""
+        stats = {**self.crawler.stats.get_stats(), "finish_reason": reason}
+        sources = self.entries(stats)
+        self.judge_sources(sources, stats, reason)
+        health = summary({name: entry["health"]["status"] for name, entry in sources.items()})
+        # The exit status and the summary line read the health from the stats (crawler.extensions.runstatus).
+        unhealthy = [f"{n} {entry['health']['status']}" for n, entry in sources.items()
+                     if entry["health"]["status"] in UNHEALTHY]
+        for key, value in (("autonews/health/degraded", len(health["degraded"])),
+                           ("autonews/health/broken", len(health["broken"]))):
+            self.crawler.stats.set_value(key, value)
+            stats[key] = value
+        if unhealthy:
+            self.crawler.stats.set_value("autonews/health/unhealthy", ", ".join(unhealthy))
+            stats["autonews/health/unhealthy"] = ", ".join(unhealthy)
         return {
             "run_id": crawl_run_id(self.crawler),
             "start": self.started.isoformat(timespec="seconds"),
             "end": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "finish_reason": reason,
-            "exit_status": exit_status(stats),
+            "exit_status": exit_status(stats, self.health_exit),
             "failure_reasons": failure_reasons(stats),
+            "health": health,
             "degraded_sources": [n for n, s in sources.items() if s["degraded"]],
             "sources": sources,
             "stats": {k: v.isoformat() if isinstance(v, datetime) else v for k, v in sorted(stats.items())},
@@ -115,8 +177,8 @@ class RunReport:
         """Write the report atomically; a failure to write it is logged, never fatal."""
         report = self.build(reason)
         for name in report["degraded_sources"]:
-            logger.error("Source %s is degraded: %d new page(s), no article extracted",
-                         name, report["sources"][name]["pages"])
+            health = report["sources"][name]["health"]
+            logger.error("Source %s is %s: %s", name, health["status"], "; ".join(health["reasons"]))
         target = self.output / "runs" / f"{report['run_id']}.json"
         try:
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,8 @@
 """Turn crawl stats into a human summary and a cron-grade exit status.
 
-``scrapy crawl`` exits 0 even when nothing could be fetched; cron needs to know.
+``scrapy crawl`` exits 0 even when nothing could be fetched; cron needs to know. The run
+report extension puts the sources' health into the stats (``autonews/health/*``); a crawl that
+finished with a degraded or broken source exits with ``AUTONEWS_HEALTH_EXIT_STATUS`` (4).
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from typing import Any, Mapping
 from scrapy import signals
 from scrapy.crawler import Crawler
 
-logger = logging.getLogger(__name__)
+from crawler.cli.exitcodes import EXIT_FAILED, EXIT_HEALTH, EXIT_OK, EXIT_OUTPUT
 
-from crawler.cli.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_OUTPUT
+logger = logging.getLogger(__name__)
 
 SUMMARY_KEYS = (
     ("pages fetched", "downloader/response_count"),
@@ -43,18 +45,35 @@ def failure_reasons(stats: Mapping[str, Any]) -> list[str]:
     return reasons
 
 
-def exit_status(stats: Mapping[str, Any]) -> int:
-    """Return the process exit status for a finished crawl."""
+def unhealthy(stats: Mapping[str, Any]) -> bool:
+    """Whether the run report judged some source degraded or broken."""
+    return bool(stats.get("autonews/health/degraded") or stats.get("autonews/health/broken"))
+
+
+def exit_status(stats: Mapping[str, Any], health_exit: int = EXIT_HEALTH) -> int:
+    """Return the process exit status for a finished crawl.
+
+    ``health_exit`` is returned when the crawl itself succeeded but a source is degraded or
+    broken (``AUTONEWS_HEALTH_EXIT_STATUS``; 0 turns it off).
+    """
     if stats.get("autonews/errors/storage"):
         return EXIT_OUTPUT
-    return EXIT_FAILED if failure_reasons(stats) else EXIT_OK
+    if failure_reasons(stats):
+        return EXIT_FAILED
+    return health_exit if unhealthy(stats) else EXIT_OK
 
 
 def format_summary(stats: Mapping[str, Any]) -> str:
     """Return a short multi-line summary for stderr."""
     lines = [f"{label}: {stats.get(key, 0)}" for label, key in SUMMARY_KEYS]
     reasons = failure_reasons(stats)
-    lines.append("status: " + ("FAILED (" + "; ".join(reasons) + ")" if reasons else "ok"))
+    if reasons:
+        status = "FAILED (" + "; ".join(reasons) + ")"
+    elif unhealthy(stats):
+        status = "SOURCES NEED ATTENTION (" + str(stats.get("autonews/health/unhealthy", "")) + ")"
+    else:
+        status = "ok"
+    lines.append("status: " + status)
     return "autonews: " + ", ".join(lines[:-1]) + "\nautonews: " + lines[-1]
 
 

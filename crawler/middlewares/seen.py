@@ -2,7 +2,8 @@
 
 Only requests with ``meta["autonews_kind"] == "article"`` are checked: feeds, sitemaps
 and section pages must be fetched every run to find new articles. Enabled by
-``AUTONEWS_SKIP_SEEN`` (default True). Stat: ``autonews/skipped/seen_url``.
+``AUTONEWS_SKIP_SEEN`` (default True). Stats: ``autonews/skipped/seen_url``, and per source
+``autonews/source/<name>/new`` for the article requests let through (new entries).
 """
 
 from __future__ import annotations
@@ -46,4 +47,7 @@ class SeenUrlMiddleware:
             if self.crawler.stats is not None:
                 self.crawler.stats.inc_value("autonews/skipped/seen_url")
             raise IgnoreRequest(f"seen: {request.url}")
+        if self.crawler.stats is not None:
+            # A new entry of its source: run health notices a feed that stopped bringing any.
+            self.crawler.stats.inc_value(f"autonews/source/{request.meta.get('autonews_source', 'unknown')}/new")
         return None

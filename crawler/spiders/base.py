@@ -64,6 +64,7 @@ class NewsSpiderBase(scrapy.Spider):
     def parse_article(self, response: Response) -> Any:
         """Yield the raw page item for the pipelines (extraction happens there)."""
         source = response.meta.get("autonews_source", "oneoff")
+        self.crawler.stats.inc_value("autonews/targets/done")  # progress of `autonews scrape` (done/total)
         self.crawler.stats.inc_value("autonews/pages/article")
         self.crawler.stats.inc_value(f"autonews/source/{source}/pages")
         ctype = (response.headers.get("Content-Type") or b"").split(b";")[0].strip().lower()
@@ -101,6 +102,11 @@ class NewsSpiderBase(scrapy.Spider):
         request = getattr(failure, "request", None)
         source = request.meta.get("autonews_source", "oneoff") if request is not None else "unknown"
         label = count_failure(self.crawler.stats, failure, source)
+        if request is not None and request.meta.get("autonews_kind") == "discovery":
+            # A feed, sitemap or section page not fetched (also robots.txt-excluded): run health, discovery.
+            self.crawler.stats.inc_value(f"autonews/source/{source}/discovery/failed")
+        else:
+            self.crawler.stats.inc_value("autonews/targets/done")
         url = request.url if request is not None else "?"
         if label is None:
             self.logger.debug("Skipped %s: %s", url, failure.value)

@@ -130,6 +130,8 @@ class NewsSpider(NewsSpiderBase):
 
     def entry_requests(self, entries: list[Entry], source: Source) -> Iterator[scrapy.Request]:
         """Turn feed or sitemap entries into article requests: recent, on the source's hosts, within its cap."""
+        # Entries found, before --since and the seen check: a drop means discovery broke (run health).
+        self.crawler.stats.inc_value(f"autonews/source/{source.name}/entries", len(entries))
         for entry in entries:
             if not is_recent(entry, self.since):
                 self.crawler.stats.inc_value("autonews/skipped/too_old")
@@ -226,12 +228,17 @@ class NewsSpider(NewsSpiderBase):
         self.crawler.stats.inc_value(f"autonews/discovery/{kind}")
         return self.sources[response.meta["autonews_source"]]
 
+    def _parsed(self, response: Response) -> None:
+        """Count a discovery page fetched and parsed, per source (run health: discovery)."""
+        self.crawler.stats.inc_value(f"autonews/source/{response.meta['autonews_source']}/discovery/ok")
+
     def _parse(self, response: Response, kind: str, parser: Callable[[bytes, str], T]) -> T | None:
         """Run a discovery parser on the body; a broken document is counted and logged, never raised."""
         try:
             return parser(response.body, response.url)
         except DiscoveryError as exc:
             count_error(self.crawler.stats, f"{kind}_parse", response.meta["autonews_source"])
+            self.crawler.stats.inc_value(f"autonews/source/{response.meta['autonews_source']}/discovery/failed")
             self.logger.warning("Broken %s %s: %s", kind, response.url, exc)
             return None
 
@@ -241,6 +248,7 @@ class NewsSpider(NewsSpiderBase):
         result = self._parse(response, "feed", read_feed)
         if result is None:
             return
+        self._parsed(response)
         self.count_over_cap(response, "feed_cap", result.over_cap, MAX_SITEMAP_URLS, "entries")
         self.count_not_http(source, result.not_http)
         yield from self.entry_requests(result.entries, source)
@@ -251,6 +259,7 @@ class NewsSpider(NewsSpiderBase):
         result = self._parse(response, "sitemap", parse_sitemap)
         if result is None:
             return
+        self._parsed(response)
         self.count_over_cap(response, "index_cap", result.children_over_cap, MAX_INDEX_SITEMAPS, "child sitemaps")
         self.count_over_cap(response, "sitemap_cap", result.entries_over_cap, MAX_SITEMAP_URLS, "URLs")
         self.count_not_http(source, result.not_http)
@@ -266,6 +275,7 @@ class NewsSpider(NewsSpiderBase):
     def parse_section(self, response: Response) -> Iterator[scrapy.Request]:
         """Follow article links from a section page, as the source's allow/deny rules say."""
         source = self._discovered(response, "section")
+        self._parsed(response)
         yield from self.follow_links(response, source)
 
     def follow_links(self, response: Response, source: Source) -> Iterator[scrapy.Request]:
@@ -279,6 +289,7 @@ class NewsSpider(NewsSpiderBase):
                 continue
             if not self.within_cap(link.url, source):
                 continue
+            self.crawler.stats.inc_value(f"autonews/source/{source.name}/entries")  # links count as entries found
             yield self.article_request(
                 link.url, source.name, autonews_depth=depth, autonews_language=source.language,
             )

@@ -1,0 +1,7 @@
+"""Run health per source, judged against the source's own history (README "Run health").
+
+Pure modules, usable without a crawler: ``signals`` (what one run of a source measured),
+``history`` (earlier run reports, one entry per run or distributed round), ``thresholds``
+(the ``AUTONEWS_HEALTH_*`` settings) and ``judge`` (status and reasons). The run report
+extension (``crawler.extensions.report``) calls them.
+"""
