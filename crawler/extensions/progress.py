@@ -39,7 +39,7 @@ def scrape_line(stats: Mapping[str, Any], total: int, elapsed: float) -> str:
     rate = done / elapsed if elapsed > 0 else 0.0
     eta = duration((total - done) / rate) if rate and done < total else ("0:00:00" if done >= total else "?")
     return (f"autonews: progress: {done}/{total} done, {rate:.1f} pages/s, ETA {eta}, "
-            f"articles: {stats.get('item_scraped_count', 0)}, errors: {stats.get('autonews/errors/total', 0)}")
+            f"articles: {stats.get('autonews/written', 0)}, errors: {stats.get('autonews/errors/total', 0)}")
 
 
 class Progress:

@@ -93,6 +93,7 @@ class ScrapeSpider(NewsSpiderBase):
         except (OSError, ValueError) as exc:
             label = "too_large" if "DOWNLOAD_MAXSIZE" in str(exc) else "unreadable_file"
             count_error(self.crawler.stats, label, SOURCE)
+            self.crawler.stats.inc_value("autonews/targets/done")  # progress of `autonews scrape`
             self.logger.warning("Cannot read %s: %s", path, exc)
             return
         uri = path.resolve().as_uri()
