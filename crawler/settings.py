@@ -94,6 +94,9 @@ AUTONEWS_LANGUAGE_MIN_PARAGRAPH_CHARS = MIN_PARAGRAPH_CHARS  # shorter paragraph
 AUTONEWS_KEEP_DUPLICATES = False
 AUTONEWS_NEAR_THRESHOLD = NEAR_THRESHOLD  # MinHash Jaccard at or above which two texts are one story
 AUTONEWS_SKIP_SEEN = True
+# Re-fetch (conditionally) every stored article first stored less than this many days ago that a
+# run's feeds or sitemaps list, to catch corrections without a newer feed/sitemap date; 0 = off.
+AUTONEWS_RECHECK_DAYS = 0
 AUTONEWS_SINCE = ""  # e.g. "7d": skip feed/sitemap entries dated before that
 AUTONEWS_RUN_REPORT = True  # write <output>/runs/<run-id>.json
 AUTONEWS_DEMO_PORT = 8765  # autonews crawl --demo serves the demo site here

@@ -13,7 +13,8 @@ from typing import Any
 from pipelines.items import Article
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "article.schema.json"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: ``version`` and ``previous_fingerprint`` (updated articles are written again as new versions)."""
 
 
 @lru_cache(maxsize=1)

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from crawler.discovery.dates import normalize_feed_date, parse_date
-from crawler.discovery.feeds import FEED_ROOTS, Entry, absolute_url, feed_entries, parse_feed
+from crawler.discovery.feeds import FEED_ROOTS, Entry, absolute_url, feed_entries, latest_date, parse_feed
 from crawler.discovery.safexml import (
     MAX_SIZE,
     DiscoveryError,
@@ -93,10 +93,10 @@ def _urlset_entries(root: etree._Element, url: str) -> list[Entry]:
         if loc is None or loc in found:
             continue
         news = fields.get("news")
-        published = normalize_feed_date(news.get("publication_date")) if news else None
-        if published is None:
-            published = normalize_feed_date(fields.get("lastmod"))
-        found[loc] = Entry(loc, published, news.get("title") if news else None)
+        news_date = normalize_feed_date(news.get("publication_date")) if news else None
+        lastmod = normalize_feed_date(fields.get("lastmod"))
+        found[loc] = Entry(loc, news_date or lastmod, news.get("title") if news else None,
+                           modified=latest_date((news_date, lastmod)))
     return list(found.values())
 
 

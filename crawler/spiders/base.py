@@ -64,6 +64,9 @@ class NewsSpiderBase(scrapy.Spider):
     def parse_article(self, response: Response) -> Any:
         """Yield the raw page item for the pipelines (extraction happens there)."""
         source = response.meta.get("autonews_source", "oneoff")
+        if response.status == 304:  # a conditional re-fetch of a stored article: unchanged
+            self.crawler.stats.inc_value("autonews/recheck/not_modified")
+            return
         self.crawler.stats.inc_value("autonews/pages/article")
         self.crawler.stats.inc_value(f"autonews/source/{source}/pages")
         ctype = (response.headers.get("Content-Type") or b"").split(b";")[0].strip().lower()
@@ -87,6 +90,9 @@ class NewsSpiderBase(scrapy.Spider):
             content_languages=parse_declared([header_value(response, "Content-Language")]),
             feed_published=response.meta.get("autonews_published"),
             expected_language=response.meta.get("autonews_language"),
+            etag=header_value(response, "ETag"),
+            last_modified=header_value(response, "Last-Modified"),
+            recheck=bool(response.meta.get("autonews_recheck")),
         )
 
     def on_error(self, failure: Failure) -> None:

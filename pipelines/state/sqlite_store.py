@@ -27,9 +27,9 @@ from pathlib import Path
 
 from pipelines.dedupe.neardup import NEAR_THRESHOLD, NearSignature, similarity
 from pipelines.state.record_args import record_add_args
-from pipelines.state.store import find_duplicate
+from pipelines.state.store import DUPLICATE_URL, ClaimResult, NewVersion, StoredArticle, find_duplicate
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 PAGE_SIZE = 4096
 MAX_NEAR_CANDIDATES = 32
 """Candidates verified per near-duplicate lookup, those sharing the most bands first."""
@@ -41,12 +41,30 @@ CREATE TABLE IF NOT EXISTS docs (
     canonical TEXT NOT NULL,
     fp INTEGER,
     mins BLOB,
-    first_seen INTEGER NOT NULL
+    first_seen INTEGER NOT NULL,
+    fingerprint TEXT,
+    version INTEGER NOT NULL DEFAULT 1,
+    etag TEXT,
+    last_modified TEXT,
+    checked INTEGER
 );
 CREATE INDEX IF NOT EXISTS docs_fp ON docs(fp) WHERE fp IS NOT NULL;
 CREATE TABLE IF NOT EXISTS urls (h INTEGER PRIMARY KEY, doc INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS bands (h INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (h, doc)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS prior_fps (h INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (h, doc)) WITHOUT ROWID;
 """
+# Schema 1 -> 2 (versions of updated articles): the latest fingerprint in full, the version, the
+# validators and the last fetch per article; the fingerprints of earlier versions.
+_MIGRATE_2 = """
+ALTER TABLE docs ADD COLUMN fingerprint TEXT;
+ALTER TABLE docs ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE docs ADD COLUMN etag TEXT;
+ALTER TABLE docs ADD COLUMN last_modified TEXT;
+ALTER TABLE docs ADD COLUMN checked INTEGER;
+CREATE TABLE IF NOT EXISTS prior_fps (h INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (h, doc)) WITHOUT ROWID;
+UPDATE meta SET value = '2' WHERE key = 'schema_version';
+"""
+_DOC_COLUMNS = "id, canonical, fp, fingerprint, version, etag, last_modified, first_seen, checked"
 
 
 def _hash64(value: str) -> int:
@@ -56,6 +74,15 @@ def _hash64(value: str) -> int:
 def _fp64(fingerprint: str) -> int:
     # The fingerprint is already a uniform hash: its first 64 bits are a fine key.
     return int.from_bytes(bytes.fromhex(fingerprint[:16]), "little", signed=True)
+
+
+def _fp_hex(fp: int | None) -> str | None:
+    """The first 16 hex digits of a fingerprint back from its 64-bit key (articles stored before schema 2)."""
+    return None if fp is None else fp.to_bytes(8, "little", signed=True).hex()
+
+
+def _ts(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp())
 
 
 
@@ -84,6 +111,8 @@ class SQLiteStore:
             self._conn.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
+        elif "version" not in {row[1] for row in self._conn.execute("PRAGMA table_info(docs)")}:
+            self._conn.executescript(f"BEGIN IMMEDIATE; {_MIGRATE_2} COMMIT;")
         self.closed = False
 
     def _begin(self) -> None:
@@ -107,7 +136,28 @@ class SQLiteStore:
         row = self._conn.execute(
             "SELECT canonical FROM docs WHERE fp = ? ORDER BY id LIMIT 1", (_fp64(fp),)
         ).fetchone()
+        if row is None:  # an earlier version's text
+            row = self._conn.execute(
+                "SELECT d.canonical FROM prior_fps p JOIN docs d ON d.id = p.doc WHERE p.h = ? ORDER BY d.id LIMIT 1",
+                (_fp64(fp),),
+            ).fetchone()
         return row[0] if row else None
+
+    def _doc(self, url: str) -> tuple | None:
+        return self._conn.execute(
+            f"SELECT {', '.join('d.' + c.strip() for c in _DOC_COLUMNS.split(','))} "
+            "FROM urls u JOIN docs d ON d.id = u.doc WHERE u.h = ?", (_hash64(url),)
+        ).fetchone()
+
+    def find_article(self, url: str) -> StoredArticle | None:
+        """Return what is stored about the article that owns this URL (or alias), or None."""
+        row = self._doc(url)
+        if row is None:
+            return None
+        _id, canonical, fp, fingerprint, version, etag, last_modified, first_seen, checked = row
+        return StoredArticle(canonical, version, fingerprint or _fp_hex(fp), etag, last_modified,
+                             datetime.fromtimestamp(first_seen, timezone.utc),
+                             datetime.fromtimestamp(checked, timezone.utc) if checked is not None else None)
 
     def find_near(self, signature: NearSignature, threshold: float = NEAR_THRESHOLD) -> str | None:
         """Return the canonical URL of the most similar recorded article at or above ``threshold``, or None."""
@@ -128,19 +178,57 @@ class SQLiteStore:
         return best[2] if best else None
 
     def claim(self, canonical_url: str, *, aliases: Iterable[str] = (), fingerprint: str | None = None,
-              signature: NearSignature | None = None, threshold: float = NEAR_THRESHOLD) -> tuple[str, str] | None:
+              signature: NearSignature | None = None, threshold: float = NEAR_THRESHOLD, update: bool = False,
+              version: int = 0, etag: str | None = None, last_modified: str | None = None,
+              checked: datetime | None = None) -> ClaimResult:
         """Check, then record (one writer at a time, so no race): see ``DedupeStore.claim``.
 
         A copy's URLs (not its text) are still recorded, so it is not fetched again and later
         copies keep matching the first-seen article.
         """
         aliases = tuple(aliases)
+        checked = checked or datetime.now(timezone.utc)
+        if update and fingerprint:
+            row = self._doc(canonical_url)
+            if row is not None and row[1] == canonical_url:
+                doc, old_fp, old_text, old_version = row[0], row[2], row[3], row[4]
+                self._begin()
+                if old_fp == _fp64(fingerprint) or (version and version != old_version + 1):
+                    # unchanged (or, in recovery, not the version that line was): remember the check only
+                    self._conn.execute("UPDATE docs SET checked = ?, etag = coalesce(?, etag), "
+                                       "last_modified = coalesce(?, last_modified) WHERE id = ?",
+                                       (_ts(checked), etag, last_modified, doc))
+                    self._link(doc, (canonical_url, *aliases))
+                    return DUPLICATE_URL, canonical_url
+                self._new_version(doc, old_fp, fingerprint, signature, old_version + 1, etag, last_modified, checked)
+                self._link(doc, (canonical_url, *aliases))
+                return NewVersion(canonical_url, old_version + 1, old_text or _fp_hex(old_fp) or "")
         found = find_duplicate(self, (canonical_url, *aliases), fingerprint, signature, threshold)
         if found is None:
-            self.add(canonical_url, aliases=aliases, fingerprint=fingerprint, signature=signature)
+            self.add(canonical_url, aliases=aliases, fingerprint=fingerprint, signature=signature,
+                     etag=etag, last_modified=last_modified, checked=checked)
         else:
             self.add(canonical_url, aliases=aliases)
         return found
+
+    def _new_version(self, doc: int, old_fp: int | None, fingerprint: str, signature: NearSignature | None,
+                     version: int, etag: str | None, last_modified: str | None, checked: datetime | None) -> None:
+        """Make ``fingerprint`` the article's latest text; the earlier one stays findable (prior_fps)."""
+        if old_fp is not None:
+            self._conn.execute("INSERT OR IGNORE INTO prior_fps(h, doc) VALUES (?, ?)", (old_fp, doc))
+        self._conn.execute(
+            "UPDATE docs SET fp = ?, fingerprint = ?, mins = coalesce(?, mins), version = ?, "
+            "etag = ?, last_modified = ?, checked = ? WHERE id = ?",
+            (_fp64(fingerprint), fingerprint, signature.mins if signature else None, version, etag, last_modified,
+             _ts(checked), doc),
+        )
+        if signature is not None:  # the earlier bands stay: copies of either text are near-duplicates
+            self._conn.executemany("INSERT OR IGNORE INTO bands(h, doc) VALUES (?, ?)",
+                                   [(h, doc) for h in set(signature.bands)])
+
+    def _link(self, doc: int, urls: Iterable[str]) -> None:
+        self._conn.executemany("INSERT OR IGNORE INTO urls(h, doc) VALUES (?, ?)",
+                               [(_hash64(u), doc) for u in set(urls)])
 
     def add(
         self,
@@ -150,24 +238,39 @@ class SQLiteStore:
         fingerprint: str | None = None,
         signature: NearSignature | None = None,
         first_seen: datetime | None = None,
+        version: int = 1,
+        checked: datetime | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
     ) -> None:
         """Record an article: its URLs, fingerprint and signature (uncommitted until :meth:`commit`).
 
-        When ``canonical_url`` is already recorded, only the new aliases are added to it.
+        When ``canonical_url`` is already recorded, only the new aliases are added to it, unless
+        ``version`` is higher than the stored one (recovery of an updated article's line): then the
+        text keys become this version's.
         """
         self._begin()
-        row = self._conn.execute("SELECT doc FROM urls WHERE h = ?", (_hash64(canonical_url),)).fetchone()
+        row = self._doc(canonical_url)
         if row is not None:
             doc = row[0]
+            if fingerprint and version > row[4]:
+                self._new_version(doc, row[2], fingerprint, signature, version, etag, last_modified,
+                                  checked or first_seen)
         else:
             seen = int((first_seen or datetime.now(timezone.utc)).timestamp())
             cur = self._conn.execute(
-                "INSERT INTO docs(canonical, fp, mins, first_seen) VALUES (?, ?, ?, ?)",
+                "INSERT INTO docs(canonical, fp, mins, first_seen, fingerprint, version, etag, last_modified, checked) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     canonical_url,
                     _fp64(fingerprint) if fingerprint else None,
                     signature.mins if signature else None,
                     seen,
+                    fingerprint,
+                    max(1, version),
+                    etag,
+                    last_modified,
+                    _ts(checked) or seen,
                 ),
             )
             doc = cur.lastrowid
@@ -232,6 +335,7 @@ class SQLiteStore:
         old = "SELECT id FROM docs WHERE first_seen < ?"
         self._conn.execute(f"DELETE FROM bands WHERE doc IN ({old})", (cutoff,))
         self._conn.execute(f"DELETE FROM urls WHERE doc IN ({old})", (cutoff,))
+        self._conn.execute(f"DELETE FROM prior_fps WHERE doc IN ({old})", (cutoff,))
         removed = self._conn.execute("DELETE FROM docs WHERE first_seen < ?", (cutoff,)).rowcount
         self.commit()
         return removed

@@ -1,0 +1,266 @@
+"""Updated articles: the state keeps each article's latest fingerprint, version and validators (SQLite and
+Redis alike), a changed text fetched on purpose becomes the next version, and the seen-URL middleware
+decides when to fetch a stored article again."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from scrapy import Request
+from scrapy.exceptions import IgnoreRequest
+from scrapy.utils.test import get_crawler
+
+from crawler.discovery.feeds import parse_feed
+from crawler.discovery.sitemaps import parse_sitemap
+from crawler.middlewares.seen import SeenUrlMiddleware
+from pipelines.dedupe.neardup import near_signature, text_fingerprint
+from pipelines.dedupe.pipeline import DedupePipeline
+from pipelines.state.backend import close_store, open_store
+from pipelines.state.redis_store import RedisStore
+from pipelines.state.sqlite_store import SQLiteStore
+from pipelines.state.store import DedupeStore, NewVersion
+from tests.conftest import make_article
+from tests.servers.redis_server import RedisServer
+
+V1 = " ".join(f"Paragraph {i}: the plant in Ohio will build {i} thousand battery packs a year." for i in range(40))
+V2 = V1 + " Correction: the plant will open in 2027, not 2026 as first reported."
+V3 = V2 + " Update: the state approved the tax credits on Tuesday."
+URL = "https://a.example/2026/plant/"
+T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    """One redis-server for the module; each test flushes it."""
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def open_two(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator:
+    """Opens a store on one state; calling it again opens a second connection (another worker) on the same state."""
+    opened: list[DedupeStore] = []
+    if request.param == "redis":
+        server = request.getfixturevalue("redis_server")
+        server.client().flushall()
+
+        def make(instance: str = "w1") -> DedupeStore:
+            opened.append(RedisStore(server.url, instance=instance, timeout=60))
+            return opened[-1]
+    else:
+        def make(instance: str = "w1") -> DedupeStore:
+            opened.append(SQLiteStore(tmp_path / "state.sqlite3", timeout=1))
+            return opened[-1]
+    yield make
+    for store in opened:
+        store.close()
+
+
+def claim(store: DedupeStore, url: str, text: str, **kw: object) -> object:
+    return store.claim(url, fingerprint=text_fingerprint(text), signature=near_signature(text), **kw)
+
+
+def test_a_changed_text_refetched_on_purpose_is_the_next_version(open_two) -> None:
+    store = open_two()
+    assert claim(store, URL, V1, etag='"v1"', last_modified="Fri, 20 Nov 2026 10:00:00 GMT", checked=T0) is None
+    store.commit()
+    stored = store.find_article(URL)
+    assert stored is not None
+    assert (stored.canonical_url, stored.version, stored.fingerprint) == (URL, 1, text_fingerprint(V1))
+    assert (stored.etag, stored.last_modified, stored.checked) == ('"v1"', "Fri, 20 Nov 2026 10:00:00 GMT", T0)
+
+    # not a deliberate re-fetch (another page claiming the same canonical URL): a duplicate, as always
+    assert claim(store, URL, V2) == ("duplicate_url", URL)
+    # a re-fetch with the same text: nothing to write, but the check is remembered
+    assert claim(store, URL, V1, update=True, checked=T0 + timedelta(hours=1)) == ("duplicate_url", URL)
+    store.commit()
+    assert store.find_article(URL).checked == T0 + timedelta(hours=1)
+    # a re-fetch with a changed text: version 2, the previous fingerprint named
+    found = claim(store, URL, V2, update=True, etag='"v2"', checked=T0 + timedelta(hours=2))
+    assert found == NewVersion(URL, 2, text_fingerprint(V1))
+    store.commit()
+    stored = store.find_article(URL)
+    assert (stored.version, stored.fingerprint, stored.etag) == (2, text_fingerprint(V2), '"v2"')
+    assert claim(store, URL, V2, update=True) == ("duplicate_url", URL)  # once written, unchanged again
+    assert claim(store, URL, V3, update=True) == NewVersion(URL, 3, text_fingerprint(V2))
+    store.commit()
+
+    # syndicated copies of any version are still duplicates of the article
+    other = open_two("w2")
+    assert claim(other, "https://b.example/copy1", V1) == ("duplicate_text", URL)
+    assert claim(other, "https://b.example/copy3", V3) == ("duplicate_text", URL)
+    assert claim(other, "https://b.example/near", V3 + " Reporting by a wire service.") == ("near_duplicate", URL)
+    assert other.find_article(URL).version == 3
+
+
+def test_a_new_version_counts_only_once_committed(open_two) -> None:
+    store = open_two()
+    assert claim(store, URL, V1, checked=T0) is None
+    store.commit()
+    assert claim(store, URL, V2, update=True) == NewVersion(URL, 2, text_fingerprint(V1))
+    store.rollback()  # its line could not be written
+    stored = store.find_article(URL)
+    assert (stored.version, stored.fingerprint) == (1, text_fingerprint(V1))
+    assert claim(store, URL, V2, update=True) == NewVersion(URL, 2, text_fingerprint(V1))  # so it is offered again
+    store.commit()
+    assert open_two("w2").find_article(URL).version == 2
+
+
+def test_recovered_lines_of_later_versions_restore_the_latest_text(open_two) -> None:
+    store = open_two()
+    for version, text, previous in ((1, V1, None), (2, V2, text_fingerprint(V1))):
+        store.add_record({"url": URL, "canonical_url": URL, "text": text, "fingerprint": text_fingerprint(text),
+                          "version": version, "previous_fingerprint": previous, "fetched_at": T0.isoformat()})
+        store.commit()
+    stored = store.find_article(URL)
+    assert (stored.version, stored.fingerprint) == (2, text_fingerprint(V2))
+    assert claim(store, URL, V2, update=True) == ("duplicate_url", URL)
+
+
+def test_redis_a_dead_workers_unwritten_version_is_taken_over(redis_server: RedisServer) -> None:
+    redis_server.client().flushall()
+    a = RedisStore(redis_server.url, instance="a", timeout=60)
+    b = RedisStore(redis_server.url, instance="b", timeout=60)
+    assert claim(a, URL, V1) is None
+    a.commit()
+    assert claim(a, URL, V2, update=True) == NewVersion(URL, 2, text_fingerprint(V1))
+    assert claim(b, URL, V2, update=True) == ("duplicate_url", URL)  # a is alive and writing it
+    a.forget_instance("a")  # a dies before its line is durable
+    assert claim(b, URL, V2, update=True) == NewVersion(URL, 2, text_fingerprint(V1))
+    b.commit()
+    a.commit()
+    assert (a.lost_claims, b.lost_claims) == (1, 0)
+    assert b.find_article(URL).version == 2
+    # recovery of a's line, as a's heir: b wrote version 2 meanwhile, so the line is not kept
+    assert claim(b, URL, V2, update=True, heir="a", version=2) == ("duplicate_url", URL)
+    a.close()
+    b.close()
+
+
+def test_a_schema_1_sqlite_state_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.executescript("""
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE docs (id INTEGER PRIMARY KEY, canonical TEXT NOT NULL, fp INTEGER, mins BLOB, first_seen INTEGER NOT NULL);
+        CREATE TABLE urls (h INTEGER PRIMARY KEY, doc INTEGER NOT NULL);
+        CREATE TABLE bands (h INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (h, doc)) WITHOUT ROWID;
+        INSERT INTO meta VALUES ('schema_version', '1');
+    """)
+    conn.close()
+    # the old layout's rows, as the schema-1 code wrote them
+    store = SQLiteStore(path)
+    store._conn.execute("DELETE FROM docs")
+    store.close()
+    conn = sqlite3.connect(path)
+    fp = text_fingerprint(V1)
+    conn.execute("INSERT INTO docs(id, canonical, fp, first_seen) VALUES (1, ?, ?, ?)",
+                 (URL, int.from_bytes(bytes.fromhex(fp[:16]), "little", signed=True), int(T0.timestamp())))
+    from pipelines.state.sqlite_store import _hash64
+    conn.execute("INSERT INTO urls VALUES (?, 1)", (_hash64(URL),))
+    conn.commit()
+    conn.close()
+    store = SQLiteStore(path)
+    stored = store.find_article(URL)
+    assert (stored.version, stored.fingerprint, stored.checked) == (1, fp[:16], None)
+    assert claim(store, URL, V2, update=True) == NewVersion(URL, 2, fp[:16])
+    store.commit()
+    assert store._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    store.close()
+
+
+def test_dedupe_pipeline_writes_a_changed_refetch_as_the_next_version(tmp_path: Path) -> None:
+    crawler = get_crawler(settings_dict={"AUTONEWS_STATE": str(tmp_path / "s.sqlite3")})
+    pipe = DedupePipeline.from_crawler(crawler)
+    pipe.open_spider()
+    first = pipe.process_item(make_article(URL, V1, etag='"1"'))
+    assert (first.version, first.previous_fingerprint) == (1, None)
+    second = pipe.process_item(make_article(URL, V2, recheck=True))
+    assert (second.version, second.previous_fingerprint, second.canonical_url) == (2, first.fingerprint, URL)
+    assert crawler.stats.get_value("autonews/dedupe/new_version") == 1
+    close_store(crawler)
+
+
+def test_feed_and_sitemap_entries_carry_their_latest_date() -> None:
+    feed = b"""<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><entry>
+        <link href="https://a.example/1"/><published>2026-11-20T08:00:00Z</published>
+        <updated>2026-11-21T09:30:00Z</updated></entry></feed>"""
+    [entry] = parse_feed(feed, "https://a.example/feed")
+    assert (entry.published, entry.modified) == ("2026-11-20T08:00:00+00:00", "2026-11-21T09:30:00+00:00")
+    sitemap = b"""<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"
+        xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">
+        <url><loc>https://a.example/1</loc><lastmod>2026-11-22T07:00:00Z</lastmod>
+        <news:news><news:publication_date>2026-11-20T08:00:00Z</news:publication_date></news:news></url>
+        <url><loc>https://a.example/2</loc><lastmod>2026-11-19</lastmod>
+        <news:news><news:publication_date>2026-11-20T08:00:00Z</news:publication_date></news:news></url>
+        <url><loc>https://a.example/3</loc></url></urlset>"""
+    one, two, three = parse_sitemap(sitemap, "https://a.example/sitemap.xml").entries
+    assert (one.published, one.modified) == ("2026-11-20T08:00:00+00:00", "2026-11-22T07:00:00+00:00")
+    assert two.modified == "2026-11-20T08:00:00+00:00"  # the news date is later than the lastmod
+    assert three.modified is None
+
+
+def _request(url: str, modified: str | None = None) -> Request:
+    return Request(url, meta={"autonews_kind": "article", "autonews_modified": modified})
+
+
+def test_seen_middleware_refetches_a_stored_article_when_its_entry_is_newer(tmp_path: Path) -> None:
+    state = tmp_path / "s.sqlite3"
+    store = SQLiteStore(state)
+    fetched = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=2)
+    claim(store, URL, V1, aliases=["https://a.example/amp/plant/"], etag='"e1"',
+          last_modified="Wed, 18 Nov 2026 10:00:00 GMT", checked=fetched)
+    store.add("https://b.example/copy", aliases=())
+    store.commit()
+    store.close()
+    crawler = get_crawler(settings_dict={"AUTONEWS_STATE": str(state)})
+    mw = SeenUrlMiddleware.from_crawler(crawler)
+    older, newer = (fetched - timedelta(hours=1)).isoformat(), (fetched + timedelta(hours=1)).isoformat()
+    for request in (_request(URL), _request(URL, older), _request(URL, "not a date")):
+        with pytest.raises(IgnoreRequest):
+            mw.process_request(request)
+    with pytest.raises(IgnoreRequest):  # an alias of the article is never re-fetched: it may hold another text
+        mw.process_request(_request("https://a.example/amp/plant/", newer))
+    request = _request(URL + "?utm_source=rss", newer)
+    assert mw.process_request(request) is None
+    assert request.meta["autonews_recheck"] is True and 304 in request.meta["handle_httpstatus_list"]
+    assert request.headers[b"If-None-Match"] == b'"e1"'
+    assert request.headers[b"If-Modified-Since"] == b"Wed, 18 Nov 2026 10:00:00 GMT"
+    assert crawler.stats.get_value("autonews/recheck/requested") == 1
+    assert crawler.stats.get_value("autonews/skipped/seen_url") == 4
+    close_store(crawler)
+
+
+def test_seen_middleware_rechecks_young_articles_every_run_when_asked(tmp_path: Path) -> None:
+    state = tmp_path / "s.sqlite3"
+    store = SQLiteStore(state)
+    now = datetime.now(timezone.utc)
+    claim(store, URL, V1)
+    store.add("https://a.example/old/", fingerprint=text_fingerprint(V2), first_seen=now - timedelta(days=5))
+    store.commit()
+    # stored before this run started (the middleware is built now)
+    store._conn.execute("UPDATE docs SET checked = checked - 10, first_seen = first_seen - 10 WHERE canonical = ?", (URL,))
+    store.close()
+    for days, refetched in ((0, []), (3, [URL]), (7, [URL, "https://a.example/old/"])):
+        crawler = get_crawler(settings_dict={"AUTONEWS_STATE": str(state), "AUTONEWS_RECHECK_DAYS": days})
+        mw = SeenUrlMiddleware.from_crawler(crawler)
+        got = []
+        for url in (URL, "https://a.example/old/"):
+            try:
+                mw.process_request(_request(url))
+                got.append(url)
+            except IgnoreRequest:
+                pass
+        assert got == refetched, days
+        close_store(crawler)
+    # an article stored by this very run is never fetched twice
+    crawler = get_crawler(settings_dict={"AUTONEWS_STATE": str(state), "AUTONEWS_RECHECK_DAYS": 7})
+    mw = SeenUrlMiddleware.from_crawler(crawler)
+    claim(open_store(crawler), "https://a.example/fresh/", V3)
+    with pytest.raises(IgnoreRequest):
+        mw.process_request(_request("https://a.example/fresh/", (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()))
+    close_store(crawler)
