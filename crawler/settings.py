@@ -60,6 +60,11 @@ DOWNLOADER_MIDDLEWARES = {
     # A redirect cycle (a -> b -> a) is counted instead of vanishing in the dupefilter.
     "crawler.middlewares.redirect_loop.RedirectLoopMiddleware": 610,
 }
+SPIDER_MIDDLEWARES = {
+    # Stored articles whose feed/sitemap date is newer are fetched again (updated articles), before
+    # the duplicate filter sees their URL.
+    "crawler.middlewares.recheck.RecheckMiddleware": 100,
+}
 EXTENSIONS = {
     "crawler.extensions.runstatus.RunStatus": 500,
     "crawler.extensions.report.RunReport": 510,

@@ -13,8 +13,8 @@ from crawler.demo.generate import generate_site
 from crawler.demo.server import DemoServer
 from pipelines.consumer.cursor import CursorError, load_cursor
 from pipelines.consumer.reader import Consumer
-from pipelines.storage.manifest import ManifestError, read_manifest
-from tests.conftest import crawl_args, run_cli
+from pipelines.storage.manifest import ManifestError
+from tests.conftest import check_manifest_matches_files, crawl_args, run_cli
 from tests.test_manifest import sealed
 
 
@@ -29,17 +29,6 @@ def ack(out: Path, consumer: str) -> None:
     result = run_cli("read", "--consumer", consumer, "--output", str(out), "--ack", cwd=out.parent)
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
-
-
-def check_manifest_matches_files(out: Path) -> None:
-    """Every manifest line's sha256, size and record count match its file; every sealed file is listed once."""
-    entries = read_manifest(out)
-    assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
-    for entry in entries:
-        data = (out / entry.file).read_bytes()
-        assert hashlib.sha256(data).hexdigest() == entry.sha256
-        assert (len(data), data.count(b"\n")) == (entry.bytes, entry.records)
-    assert sorted(e.file for e in entries) == sorted(p.relative_to(out).as_posix() for p in out.glob("articles*/*/*.jsonl"))
 
 
 @pytest.fixture

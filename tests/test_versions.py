@@ -16,6 +16,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler.discovery.feeds import parse_feed
 from crawler.discovery.sitemaps import parse_sitemap
+from crawler.middlewares.recheck import RecheckMiddleware
 from crawler.middlewares.seen import SeenUrlMiddleware
 from pipelines.dedupe.neardup import near_signature, text_fingerprint
 from pipelines.dedupe.pipeline import DedupePipeline
@@ -208,59 +209,124 @@ def _request(url: str, modified: str | None = None) -> Request:
     return Request(url, meta={"autonews_kind": "article", "autonews_modified": modified})
 
 
-def test_seen_middleware_refetches_a_stored_article_when_its_entry_is_newer(tmp_path: Path) -> None:
+def _due(mw: RecheckMiddleware, url: str, modified: str | None = None) -> Request | None:
+    """The request as the middleware passes it on when it is a re-fetch, else None."""
+    request = mw.get_processed_request(_request(url, modified), None)
+    assert request is not None
+    return request if request.meta.get("autonews_recheck") else None
+
+
+def test_a_stored_article_is_refetched_when_its_entry_is_newer(tmp_path: Path) -> None:
     state = tmp_path / "s.sqlite3"
     store = SQLiteStore(state)
     fetched = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=2)
     claim(store, URL, V1, aliases=["https://a.example/amp/plant/"], etag='"e1"',
           last_modified="Wed, 18 Nov 2026 10:00:00 GMT", checked=fetched)
-    store.add("https://b.example/copy", aliases=())
     store.commit()
     store.close()
     crawler = get_crawler(settings_dict={"AUTONEWS_STATE": str(state)})
-    mw = SeenUrlMiddleware.from_crawler(crawler)
+    mw = RecheckMiddleware.from_crawler(crawler)
     older, newer = (fetched - timedelta(hours=1)).isoformat(), (fetched + timedelta(hours=1)).isoformat()
-    for request in (_request(URL), _request(URL, older), _request(URL, "not a date")):
-        with pytest.raises(IgnoreRequest):
-            mw.process_request(request)
-    with pytest.raises(IgnoreRequest):  # an alias of the article is never re-fetched: it may hold another text
-        mw.process_request(_request("https://a.example/amp/plant/", newer))
-    request = _request(URL + "?utm_source=rss", newer)
-    assert mw.process_request(request) is None
-    assert request.meta["autonews_recheck"] is True and 304 in request.meta["handle_httpstatus_list"]
+    assert _due(mw, URL) is None and _due(mw, URL, older) is None and _due(mw, URL, "not a date") is None
+    assert _due(mw, "https://a.example/new/", newer) is None  # not stored: an ordinary request
+    # an alias of the article is never re-fetched: it may serve another text
+    assert _due(mw, "https://a.example/amp/plant/", newer) is None
+    request = _due(mw, URL + "?utm_source=rss", newer)
+    assert request is not None and request.dont_filter and 304 in request.meta["handle_httpstatus_list"]
     assert request.headers[b"If-None-Match"] == b'"e1"'
     assert request.headers[b"If-Modified-Since"] == b"Wed, 18 Nov 2026 10:00:00 GMT"
+    assert _due(mw, URL, newer) is None  # once a run
     assert crawler.stats.get_value("autonews/recheck/requested") == 1
-    assert crawler.stats.get_value("autonews/skipped/seen_url") == 4
+    # the seen-URL middleware lets the re-fetch through, and still skips the same URL otherwise
+    seen = SeenUrlMiddleware.from_crawler(crawler)
+    assert seen.process_request(request) is None
+    with pytest.raises(IgnoreRequest):
+        seen.process_request(_request(URL, newer))
     close_store(crawler)
 
 
-def test_seen_middleware_rechecks_young_articles_every_run_when_asked(tmp_path: Path) -> None:
+def test_young_articles_are_rechecked_every_run_when_asked(tmp_path: Path) -> None:
     state = tmp_path / "s.sqlite3"
     store = SQLiteStore(state)
     now = datetime.now(timezone.utc)
-    claim(store, URL, V1)
+    claim(store, URL, V1, checked=now - timedelta(seconds=10))
     store.add("https://a.example/old/", fingerprint=text_fingerprint(V2), first_seen=now - timedelta(days=5))
     store.commit()
-    # stored before this run started (the middleware is built now)
-    store._conn.execute("UPDATE docs SET checked = checked - 10, first_seen = first_seen - 10 WHERE canonical = ?", (URL,))
+    store._conn.execute("UPDATE docs SET first_seen = first_seen - 10 WHERE canonical = ?", (URL,))
     store.close()
     for days, refetched in ((0, []), (3, [URL]), (7, [URL, "https://a.example/old/"])):
         crawler = get_crawler(settings_dict={"AUTONEWS_STATE": str(state), "AUTONEWS_RECHECK_DAYS": days})
-        mw = SeenUrlMiddleware.from_crawler(crawler)
-        got = []
-        for url in (URL, "https://a.example/old/"):
-            try:
-                mw.process_request(_request(url))
-                got.append(url)
-            except IgnoreRequest:
-                pass
-        assert got == refetched, days
+        mw = RecheckMiddleware.from_crawler(crawler)
+        assert [u for u in (URL, "https://a.example/old/") if _due(mw, u)] == refetched, days
         close_store(crawler)
     # an article stored by this very run is never fetched twice
     crawler = get_crawler(settings_dict={"AUTONEWS_STATE": str(state), "AUTONEWS_RECHECK_DAYS": 7})
-    mw = SeenUrlMiddleware.from_crawler(crawler)
+    mw = RecheckMiddleware.from_crawler(crawler)
     claim(open_store(crawler), "https://a.example/fresh/", V3)
-    with pytest.raises(IgnoreRequest):
-        mw.process_request(_request("https://a.example/fresh/", (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()))
+    assert _due(mw, "https://a.example/fresh/", (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()) is None
     close_store(crawler)
+
+
+# --- end to end: the real CLI against a served site ------------------------------------------------
+
+def _set_lastmod(root: Path, slug: str, lastmod: str) -> None:
+    """Give one sitemap entry a <lastmod>, as a CMS does when an article is edited."""
+    sitemap = root / "sitemap.xml"
+    entry = f"<url><loc>{{{{BASE}}}}/articles/{slug}/</loc>"
+    text = sitemap.read_text(encoding="utf-8")
+    start = text.index(entry)
+    end = text.index("</url>", start)
+    sitemap.write_text(text[:start] + entry + f"<lastmod>{lastmod}</lastmod>" + text[end:], encoding="utf-8")
+
+
+def test_an_article_changed_after_publication_is_written_again_as_version_2(tmp_path: Path) -> None:
+    import json
+
+    from crawler.demo.generate import generate_site
+    from crawler.demo.server import DemoServer
+    from tests.conftest import crawl_args, run_cli, run_reports, sealed_records
+
+    site, out = tmp_path / "site", tmp_path / "out"
+    registry = generate_site(site, 10)
+    with DemoServer(root=site) as server:
+        args = crawl_args(registry, server.base_url, out)
+        assert run_cli(*args, cwd=tmp_path).returncode == 0
+        first = sealed_records(out)
+        assert len(first) == 10 and {r["version"] for r in first} == {1}
+        assert all(r["previous_fingerprint"] is None for r in first)
+        [v1] = [r for r in first if r["canonical_url"].endswith("/articles/story-000003/")]
+
+        page = site / "articles" / "story-000003" / "index.html"
+        page.write_text(page.read_text(encoding="utf-8").replace(
+            "</article>", "<p>Correction: an earlier version of this story misstated the size of the investment; "
+                          "the company said it will spend 410 million dollars, not 140 million.</p></article>"),
+            encoding="utf-8")
+        # the site says it was edited after it was stored (sitemap dates have whole seconds: round up)
+        edited = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=1)
+        _set_lastmod(site, "story-000003", edited.isoformat())
+        second = run_cli(*args, cwd=tmp_path)
+        assert second.returncode == 0, second.stderr
+        records = sealed_records(out)
+        new = [r for r in records if r not in first]
+        assert len(records) == 11 and len(new) == 1
+        [v2] = new
+        assert (v2["version"], v2["canonical_url"], v2["previous_fingerprint"]) == (2, v1["canonical_url"], v1["fingerprint"])
+        assert v2["fingerprint"] != v1["fingerprint"] and "Correction:" in v2["text"]
+        stats = run_reports(out)[-1]["stats"]
+        assert stats["autonews/recheck/requested"] == 1 and stats["autonews/dedupe/new_version"] == 1
+
+        third = run_cli(*args, cwd=tmp_path)  # nothing changed: nothing new
+        assert third.returncode == 0, third.stderr
+        assert len(sealed_records(out)) == 11
+
+        _set_lastmod(site, "story-000003", "2099-01-01T00:00:00+00:00")  # a newer date, the same page
+        fourth = run_cli(*args, cwd=tmp_path)
+        assert fourth.returncode == 0, fourth.stderr
+        assert len(sealed_records(out)) == 11
+        stats = run_reports(out)[-1]["stats"]
+        assert stats["autonews/recheck/requested"] == 1 and stats["autonews/recheck/not_modified"] == 1  # a 304
+
+    # a consumer sees both versions, in manifest order
+    read = run_cli("read", "--consumer", "x", "--output", str(out), cwd=tmp_path)
+    lines = [json.loads(x) for x in read.stdout.splitlines()]
+    assert [r["version"] for r in lines].count(2) == 1 and lines[-1]["version"] == 2

@@ -20,7 +20,6 @@ Stats: ``autonews/dedupe/{unique,new_version,duplicate_url,duplicate_text,near_d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
@@ -86,7 +85,7 @@ class DedupePipeline:
         item.fingerprint = keys.fingerprint
         found = self.store.claim(keys.canonical_url, aliases=keys.aliases, fingerprint=keys.fingerprint,
                                  signature=keys.signature, threshold=self.threshold, update=item.recheck,
-                                 etag=item.etag, last_modified=item.last_modified, checked=_fetched(item.fetched_at))
+                                 etag=item.etag, last_modified=item.last_modified)
         if found is None:
             self._inc("dedupe/unique")
             return item
@@ -103,10 +102,3 @@ class DedupePipeline:
         self._inc(f"dropped/{kind}")
         raise DropItem(f"{kind} of {owner}")
 
-
-def _fetched(stamp: str) -> datetime | None:
-    """The fetch time of an article (ISO 8601), or None when it does not parse."""
-    try:
-        return datetime.fromisoformat(stamp)
-    except (TypeError, ValueError):
-        return None

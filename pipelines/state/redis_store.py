@@ -100,7 +100,8 @@ class RedisStore:
                            canonical, bytes.fromhex(fingerprint[:16]) if fingerprint else b"",
                            signature.mins if signature else b"", seen, fingerprint or "", version,
                            "1" if update else "", etag or "", last_modified or "",
-                           int((checked or datetime.now(timezone.utc)).timestamp()), len(hashes), *hashes, *bands]
+                           # ms: a run tells the articles it fetched itself from a previous run's
+                           int((checked or datetime.now(timezone.utc)).timestamp() * 1000), len(hashes), *hashes, *bands]
         result = self._claim(args=args)
         parts = [p.decode("utf-8") if isinstance(p, bytes) else str(p) for p in result]
         if parts[0] in ("own", "upd"):
@@ -166,7 +167,7 @@ class RedisStore:
             return None  # a dead worker's claim: free again
         return StoredArticle(canonical, int(version or 1), full or (fp.hex() if fp else None), etag or None,
                              last_modified or None, datetime.fromtimestamp(int(first_seen or 0), timezone.utc),
-                             datetime.fromtimestamp(int(checked), timezone.utc) if checked else None)
+                             datetime.fromtimestamp(int(checked) / 1000, timezone.utc) if checked else None)
 
     def add(self, canonical_url: str, *, aliases: Iterable[str] = (), fingerprint: str | None = None,
             signature: NearSignature | None = None, first_seen: datetime | None = None, version: int = 1,

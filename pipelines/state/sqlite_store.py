@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS docs (
     version INTEGER NOT NULL DEFAULT 1,
     etag TEXT,
     last_modified TEXT,
-    checked INTEGER
+    checked REAL
 );
 CREATE INDEX IF NOT EXISTS docs_fp ON docs(fp) WHERE fp IS NOT NULL;
 CREATE TABLE IF NOT EXISTS urls (h INTEGER PRIMARY KEY, doc INTEGER NOT NULL);
@@ -60,7 +60,7 @@ ALTER TABLE docs ADD COLUMN fingerprint TEXT;
 ALTER TABLE docs ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE docs ADD COLUMN etag TEXT;
 ALTER TABLE docs ADD COLUMN last_modified TEXT;
-ALTER TABLE docs ADD COLUMN checked INTEGER;
+ALTER TABLE docs ADD COLUMN checked REAL;
 CREATE TABLE IF NOT EXISTS prior_fps (h INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (h, doc)) WITHOUT ROWID;
 UPDATE meta SET value = '2' WHERE key = 'schema_version';
 """
@@ -81,8 +81,9 @@ def _fp_hex(fp: int | None) -> str | None:
     return None if fp is None else fp.to_bytes(8, "little", signed=True).hex()
 
 
-def _ts(moment: datetime | None) -> int | None:
-    return None if moment is None else int(moment.timestamp())
+def _ts(moment: datetime | None) -> float | None:
+    # sub-second: a run tells the articles it fetched itself from those of a run that ended a moment before
+    return None if moment is None else round(moment.timestamp(), 3)
 
 
 
@@ -270,7 +271,7 @@ class SQLiteStore:
                     max(1, version),
                     etag,
                     last_modified,
-                    _ts(checked) or seen,
+                    _ts(checked or first_seen) or time.time(),
                 ),
             )
             doc = cur.lastrowid
