@@ -23,6 +23,13 @@ Claim life cycle (replaces SQLite's transaction):
   *heir*: a line whose document the dead instance still owns (pending or done) is
   kept, a line whose article someone else has taken over meanwhile is dropped.
 
+Versions (an article re-fetched on purpose whose text changed, ``claim(..., update=True)``): the
+next version is *staged* on the done document (``n*`` fields, owned by this instance, its new
+fingerprint and bands indexed at once) and :meth:`commit` makes it the latest (``F`` full
+fingerprint, ``v`` version; the replaced fingerprint is kept in ``P`` for prune), after its line
+is fsynced; ``rollback`` drops it. A staged version of a dead instance is taken over like a
+pending claim. ``e`` / ``l`` keep the validators, ``k`` the last fetch (ms).
+
 A commit that finds its claim taken over (this worker stalled longer than ``timeout``)
 is counted as lost (``lost_claims``): the article may then be written twice, so the
 timeout must exceed any stall of a worker's event loop.
