@@ -124,3 +124,16 @@ def test_storage_lists_each_sealed_file_and_repairs_a_crash_after_publish(tmp_pa
     assert sorted(e.file for e in entries) == sorted(p.relative_to(out).as_posix() for p in out.glob("articles/*/*.jsonl"))
     assert [e.records for e in entries] == [2, 1]
     assert crawler.stats.get_value("autonews/manifest/repaired") == 1
+
+
+def test_routed_non_english_files_are_listed_under_their_own_path(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    crawler = get_crawler(settings_dict={"AUTONEWS_OUTPUT_DIR": str(out), "AUTONEWS_STATE": str(out / "s.sqlite3")})
+    storage = StoragePipeline.from_crawler(crawler)
+    storage.open_spider()
+    storage.process_item(article(1, route="non-english", language="de", fingerprint="cd" * 16))
+    storage.process_item(article(2, fingerprint="ef" * 16))
+    storage.close_spider()
+    close_store(crawler)
+    files = sorted(e.file.split("/")[0] for e in read_manifest(out))
+    assert files == ["articles", "articles-non-english"]

@@ -330,3 +330,37 @@ def test_an_article_changed_after_publication_is_written_again_as_version_2(tmp_
     read = run_cli("read", "--consumer", "x", "--output", str(out), cwd=tmp_path)
     lines = [json.loads(x) for x in read.stdout.splitlines()]
     assert [r["version"] for r in lines].count(2) == 1 and lines[-1]["version"] == 2
+
+
+def test_redis_recovery_keeps_a_dead_workers_new_version_only_if_nobody_wrote_it(redis_server: RedisServer,
+                                                                               tmp_path: Path) -> None:
+    import json
+
+    from pipelines.storage.recovery import recover_dead_workers
+
+    crawler = get_crawler()
+    for name, taken_over in (("kept", False), ("dropped", True)):
+        redis_server.client().flushall()
+        url = f"https://a.example/{name}/"
+        dead = RedisStore(redis_server.url, instance=f"{name}-1", timeout=60)
+        assert claim(dead, url, V1) is None
+        dead.commit()
+        assert claim(dead, url, V2, update=True) == NewVersion(url, 2, text_fingerprint(V1))
+        line = {"url": url, "canonical_url": url, "text": V2, "fingerprint": text_fingerprint(V2), "version": 2,
+                "previous_fingerprint": text_fingerprint(V1), "fetched_at": T0.isoformat()}
+        part = tmp_path / name / "articles" / "2026-11-20" / f"20261120T100000Z-{name}-1-00001.part"
+        part.parent.mkdir(parents=True)
+        part.write_text(json.dumps(line) + "\n")
+        dead.forget_instance(f"{name}-1")  # killed before committing
+        heir = RedisStore(redis_server.url, instance=f"heir-{name}", timeout=60)
+        if taken_over:  # another worker met the update meanwhile and wrote it
+            assert claim(heir, url, V2, update=True) == NewVersion(url, 2, text_fingerprint(V1))
+            heir.commit()
+        recover_dead_workers(tmp_path / name, heir, crawler.stats)
+        lines = [x for p in (tmp_path / name).glob("articles/*/*.jsonl") for x in p.read_text().splitlines()]
+        assert lines == ([] if taken_over else [json.dumps(line)])
+        assert not list((tmp_path / name).rglob("*.part"))
+        stored = heir.find_article(url)
+        assert (stored.version, stored.fingerprint) == (2, text_fingerprint(V2))
+        for store in (dead, heir):
+            store.close()
