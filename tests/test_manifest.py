@@ -137,3 +137,14 @@ def test_routed_non_english_files_are_listed_under_their_own_path(tmp_path: Path
     close_store(crawler)
     files = sorted(e.file.split("/")[0] for e in read_manifest(out))
     assert files == ["articles", "articles-non-english"]
+
+
+def test_a_damaged_manifest_stops_the_crawl_before_anything_is_written(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "manifest.jsonl").write_text('{"seq": 1, "file": "../../etc/passwd"}\n')
+    crawler = get_crawler(settings_dict={"AUTONEWS_OUTPUT_DIR": str(out), "AUTONEWS_STATE": str(out / "s.sqlite3")})
+    storage = StoragePipeline.from_crawler(crawler)
+    storage.open_spider()
+    assert storage.broken and crawler.stats.get_value("autonews/errors/storage") == 1
+    close_store(crawler)

@@ -98,6 +98,19 @@ def test_a_changed_text_refetched_on_purpose_is_the_next_version(open_two) -> No
     assert other.find_article(URL).version == 3
 
 
+def test_a_syndicated_copys_url_is_never_versioned(open_two) -> None:
+    store = open_two()
+    copy = "https://b.example/copy/"
+    assert claim(store, URL, V1) is None
+    assert claim(store, copy, V1 + " Reporting by a wire service.") == ("near_duplicate", URL)
+    store.commit()
+    # the copy's page, re-fetched with a text of its own: still not an article of ours
+    found = claim(store, copy, V3 + " A different wire story entirely.", update=True)
+    assert isinstance(found, tuple) and found[0] == "duplicate_url"
+    stored = store.find_article(copy)
+    assert stored is None or stored.canonical_url != copy or stored.fingerprint is None
+
+
 def test_a_new_version_counts_only_once_committed(open_two) -> None:
     store = open_two()
     assert claim(store, URL, V1, checked=T0) is None

@@ -71,8 +71,8 @@ class RecheckMiddleware(BaseSpiderMiddleware):
     def due(self, request: Request, url: str, stored: StoredArticle) -> bool:
         """True when the stored article at ``url`` should be fetched again."""
         last = stored.checked or stored.first_seen
-        if stored.canonical_url != url or last >= self.started:
-            return False
+        if stored.canonical_url != url or stored.fingerprint is None or last >= self.started:
+            return False  # an alias or a copy's URL (no text of its own), or fetched by this run
         modified = as_utc(request.meta.get("autonews_modified"))
         if modified is not None and modified > last:
             return True

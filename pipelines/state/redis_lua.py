@@ -91,7 +91,7 @@ if fp ~= '' and ((mode == 'claim' and upd == '1') or (mode == 'add' and want > 1
     local key = P .. ':doc:' .. id
     local d = redis.call('HMGET', key, 's', 'o', 'c', 'f', 'v', 'no', 'F')
     local v = tonumber(d[5] or '1')
-    if d[1] == 'd' and d[3] == canonical then
+    if d[1] == 'd' and d[3] == canonical and d[4] then  -- no fingerprint: a copy's URLs, never versioned
       local next_version = v + 1
       if mode == 'add' then next_version = want end
       if d[4] == fp or (mode == 'add' and want <= v) or (mode == 'claim' and want > 0 and want ~= v + 1) then

@@ -191,7 +191,8 @@ class SQLiteStore:
         checked = checked or datetime.now(timezone.utc)
         if update and fingerprint:
             row = self._doc(canonical_url)
-            if row is not None and row[1] == canonical_url:
+            # a row without a fingerprint holds a copy's URLs, not an article's text: never versioned
+            if row is not None and row[1] == canonical_url and row[2] is not None:
                 doc, old_fp, old_text, old_version = row[0], row[2], row[3], row[4]
                 self._begin()
                 if old_fp == _fp64(fingerprint) or (version and version != old_version + 1):
@@ -203,7 +204,7 @@ class SQLiteStore:
                     return DUPLICATE_URL, canonical_url
                 self._new_version(doc, old_fp, fingerprint, signature, old_version + 1, etag, last_modified, checked)
                 self._link(doc, (canonical_url, *aliases))
-                return NewVersion(canonical_url, old_version + 1, old_text or _fp_hex(old_fp) or "")
+                return NewVersion(canonical_url, old_version + 1, old_text or _fp_hex(old_fp))
         found = find_duplicate(self, (canonical_url, *aliases), fingerprint, signature, threshold)
         if found is None:
             self.add(canonical_url, aliases=aliases, fingerprint=fingerprint, signature=signature,

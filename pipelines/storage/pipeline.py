@@ -24,7 +24,7 @@ from pipelines.record import SCHEMA_VERSION, build_record
 from pipelines.state.backend import close_store, open_store
 from pipelines.state.redis_store import RedisStore
 from pipelines.state.store import DedupeStore
-from pipelines.storage.manifest import Manifest
+from pipelines.storage.manifest import Manifest, ManifestError
 from pipelines.storage.naming import day_dir, file_stem, run_id
 from pipelines.storage.recovery import recover
 from pipelines.storage.sealed import COMMIT_EVERY, SEAL_EVERY_ITEMS, SEAL_EVERY_SECONDS, SealedFile
@@ -80,6 +80,9 @@ class StoragePipeline:
             repaired = self.manifest.repair()  # also lists the files recovery has just sealed
         except OSError as exc:
             self.fail(exc)
+            return
+        except ManifestError as exc:  # a damaged manifest: no file may be published that it cannot list
+            self.fail(OSError(f"{self.manifest.path}: {exc}"))
             return
         if repaired:
             self.crawler.stats.inc_value("autonews/manifest/repaired", len(repaired))
@@ -151,7 +154,11 @@ class StoragePipeline:
         self.uncommitted = 0
         path = sealed.publish()
         if path is not None:
-            self.manifest.append([path])
+            try:
+                self.manifest.append([path])
+            except ManifestError as exc:  # damaged since the run began: the next run stops on it (open_spider)
+                self.crawler.stats.inc_value("autonews/errors/manifest")
+                logger.error("Sealed %s but could not list it: %s", path, exc)
             self.crawler.stats.inc_value("autonews/sealed_files")
             logger.info("Sealed %s", path)
 
