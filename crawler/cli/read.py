@@ -13,7 +13,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO
 
 from crawler.cli.exitcodes import EXIT_FAILED, EXIT_USAGE, eprint
 from pipelines.consumer.cursor import CursorError
@@ -48,12 +48,13 @@ def run(args: argparse.Namespace) -> int:
 def deliver(consumer: Consumer, out: str | None) -> int:
     """Write the records after the committed position, then mark the last file delivered as pending."""
     files = records = last = 0
-    handle: TextIO = open(out, "w", encoding="utf-8") if out else sys.stdout
+    # bytes, UTF-8 whatever the locale says (cron often runs with LANG=C)
+    handle: BinaryIO = open(out, "wb") if out else sys.stdout.buffer
     try:
         for batch in consumer.batches():
             for record in batch.records:
                 # the sealed files' own format, so a line read here equals the line in the file
-                handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+                handle.write((json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8"))
             files, records, last = files + 1, records + len(batch.records), batch.seq
         handle.flush()
         if out:
