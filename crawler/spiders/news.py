@@ -92,7 +92,7 @@ class NewsSpider(NewsSpiderBase):
             yield self.article_request(
                 entry.url, source.name,
                 autonews_published=entry.published, autonews_language=source.language,
-                autonews_modified=entry.modified,  # a newer date re-fetches a stored article (seen.py)
+                autonews_modified=entry.modified,  # a newer date re-fetches a stored article (middlewares/recheck.py)
             )
 
     def _discovered(self, response: Response, kind: str) -> Source:

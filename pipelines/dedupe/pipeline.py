@@ -101,4 +101,3 @@ class DedupePipeline:
             return item
         self._inc(f"dropped/{kind}")
         raise DropItem(f"{kind} of {owner}")
-
