@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from scrapy import Request
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.test import get_crawler
 
 from crawler.discovery.feeds import parse_feed
@@ -278,6 +278,8 @@ def test_young_articles_are_rechecked_every_run_when_asked(tmp_path: Path) -> No
     claim(open_store(crawler), "https://a.example/fresh/", V3)
     assert _due(mw, "https://a.example/fresh/", (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()) is None
     close_store(crawler)
+    with pytest.raises(NotConfigured):  # autonews scrape: nothing is skipped, so nothing is re-fetched
+        RecheckMiddleware.from_crawler(get_crawler(settings_dict={"AUTONEWS_SKIP_SEEN": False}))
 
 
 # --- end to end: the real CLI against a served site ------------------------------------------------

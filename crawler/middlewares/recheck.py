@@ -23,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
@@ -43,6 +44,14 @@ class RecheckMiddleware(BaseSpiderMiddleware):
         # truncated: the state keeps whole seconds, so a previous run's fetch always compares earlier.)
         self.started = datetime.now(timezone.utc)
         self.rechecked: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RecheckMiddleware:
+        """Build the middleware; NotConfigured when ``AUTONEWS_SKIP_SEEN`` is off (``autonews scrape``: no
+        stored article is skipped, so none is re-fetched either)."""
+        if not crawler.settings.getbool("AUTONEWS_SKIP_SEEN", True):
+            raise NotConfigured("AUTONEWS_SKIP_SEEN is off")
+        return cls(crawler)
 
     def get_processed_request(self, request: Request, response: Response | None) -> Request | None:
         """Return the request, as a conditional re-fetch when its stored article is due for one."""
