@@ -117,3 +117,19 @@ def test_a_file_changed_after_sealing_or_a_hostile_manifest_is_refused(tmp_path:
     (tmp_path / "manifest.jsonl").write_text(json.dumps(line) + "\n")
     result = run_cli("read", "--consumer", "d", "--output", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 1 and "outside the output directory" in result.stderr and result.stdout == ""
+
+
+def test_symlinks_out_of_the_output_directory_are_not_written_through(tmp_path: Path) -> None:
+    from pipelines.storage.manifest import Manifest
+
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out.mkdir()
+    (out / "consumers").symlink_to(elsewhere)
+    with pytest.raises(CursorError):
+        Consumer(out, "c").ack(1)
+    (out / "manifest.jsonl").symlink_to(elsewhere / "victim.jsonl")
+    path = sealed(out, "r-00001", 1)
+    with pytest.raises(OSError):
+        Manifest(out, 2).append([path])
+    assert list(elsewhere.iterdir()) == []

@@ -43,8 +43,14 @@ class Cursor:
 
 
 def cursor_path(root: Path, name: str) -> Path:
-    """The cursor file of consumer ``name`` under the output directory ``root``."""
-    return Path(root) / CONSUMERS_DIR / f"{check_name(name)}.json"
+    """The cursor file of consumer ``name`` under the output directory ``root``.
+
+    A ``consumers`` directory that leads out of ``root`` (a symlink) is refused: cursors are written there.
+    """
+    path = Path(root) / CONSUMERS_DIR / f"{check_name(name)}.json"
+    if path.parent.exists() and not path.parent.resolve().is_relative_to(Path(root).resolve()):
+        raise CursorError(f"{path.parent} leads outside the output directory")
+    return path
 
 
 def load_cursor(root: Path, name: str) -> Cursor:

@@ -157,6 +157,11 @@ class Manifest:
         self._listed: set[str] = set()
         self._last_seq = 0
 
+    def _open(self) -> BinaryIO:
+        """The manifest for appending and reading; a symlink in its place is refused (untrusted directory)."""
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        return os.fdopen(fd, "a+b")
+
     def _catch_up(self, fh: BinaryIO) -> None:
         """Read lines appended since the last call; cut a torn last line (the lock is held)."""
         size = os.fstat(fh.fileno()).st_size
@@ -181,7 +186,7 @@ class Manifest:
         if not paths:
             return []
         new_file = not self.path.exists()
-        with open(self.path, "a+b") as fh:
+        with self._open() as fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # released when the file is closed, or the process dies
             self._catch_up(fh)
             added = []
@@ -208,7 +213,7 @@ class Manifest:
 
     def repair(self) -> list[ManifestEntry]:
         """List every sealed file the manifest misses (a crash between publish and append; older output)."""
-        with open(self.path, "a+b") as fh:
+        with self._open() as fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
             self._catch_up(fh)
             missing = [p for p in sealed_files(self.root) if relative_name(self.root, p) not in self._listed]
