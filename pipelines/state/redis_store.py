@@ -162,10 +162,10 @@ class RedisStore:
         Plain reads, not a script: a stale answer only makes the caller fetch or skip one page.
         """
         h = _hash8(url)
-        doc = self.client.hget(f"{self.prefix}:u:{h[:2].hex()}", h[2:])
+        doc = self.client.hget(self.keys.url_bucket(h), h[2:])
         if doc is None:
             return None
-        fields = self.client.hmget(f"{self.prefix}:doc:{doc.decode()}", "c", "s", "o", "v", "F", "f", "e", "l", "t", "k")
+        fields = self.client.hmget(self.keys.doc(doc.decode()), "c", "s", "o", "v", "F", "f", "e", "l", "t", "k")
         canonical, state, owner, version, full, fp, etag, last_modified, first_seen, checked = (
             v.decode("utf-8") if isinstance(v, bytes) and i != 5 else v for i, v in enumerate(fields))
         if canonical is None or state == "r":
