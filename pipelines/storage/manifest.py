@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from pipelines.storage.naming import SEALED_GLOB, file_run_id
 from pipelines.storage.sealed import fsync_dir
@@ -228,7 +228,3 @@ def sealed_files(root: Path) -> Iterator[Path]:
     """Every published ``*.jsonl`` under ``root``, oldest name first (names start with the run's UTC time)."""
     return iter(sorted(Path(root).glob(SEALED_GLOB), key=lambda p: (p.name, p.as_posix())))
 
-
-def entry_as_dict(entry: ManifestEntry) -> dict[str, Any]:
-    """The entry as the JSON object of its line."""
-    return asdict(entry)
