@@ -66,6 +66,11 @@ DOWNLOADER_MIDDLEWARES = {
     # A redirect cycle (a -> b -> a) is counted instead of vanishing in the dupefilter.
     "crawler.middlewares.redirect_loop.RedirectLoopMiddleware": 610,
 }
+SPIDER_MIDDLEWARES = {
+    # Stored articles whose feed/sitemap date is newer are fetched again (updated articles), before
+    # the duplicate filter sees their URL.
+    "crawler.middlewares.recheck.RecheckMiddleware": 100,
+}
 EXTENSIONS = {
     "crawler.extensions.runstatus.RunStatus": 500,
     "crawler.extensions.report.RunReport": 510,
@@ -101,6 +106,9 @@ AUTONEWS_LANGUAGE_MIN_PARAGRAPH_CHARS = MIN_PARAGRAPH_CHARS  # shorter paragraph
 AUTONEWS_KEEP_DUPLICATES = False
 AUTONEWS_NEAR_THRESHOLD = NEAR_THRESHOLD  # MinHash Jaccard at or above which two texts are one story
 AUTONEWS_SKIP_SEEN = True
+# Re-fetch (conditionally) every stored article first stored less than this many days ago that a
+# run's feeds or sitemaps list, to catch corrections without a newer feed/sitemap date; 0 = off.
+AUTONEWS_RECHECK_DAYS = 0
 AUTONEWS_SINCE = ""  # e.g. "7d": skip feed/sitemap entries dated before that
 AUTONEWS_RUN_REPORT = True  # write <output>/runs/<run-id>.json
 AUTONEWS_DEMO_PORT = 8765  # autonews crawl --demo serves the demo site here

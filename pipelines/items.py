@@ -46,6 +46,13 @@ class PageItem:
     """Language the registry expects of the source (a hint, reported on mismatch)."""
     source_domains: tuple[str, ...] = ()
     """Host names of the page's source: a canonical URL elsewhere is not believed (it could name another source's article)."""
+    etag: str | None = None
+    """The response's ETag, kept in the dedupe state for a conditional re-fetch."""
+    last_modified: str | None = None
+    """The response's Last-Modified, kept likewise."""
+    recheck: bool = False
+    """The page is a deliberate re-fetch of a stored article (its feed or sitemap date is newer, or
+    ``AUTONEWS_RECHECK_DAYS``): a changed text becomes the article's next version."""
 
 
 @dataclass(slots=True)
@@ -72,8 +79,8 @@ class Article:
     """An extracted article on its way from extraction to storage.
 
     Extraction fills the page and content fields, language detection ``language``,
-    ``languages``, ``flags`` and ``route``, deduplication ``canonical_url``, ``fingerprint``
-    and ``duplicate_of``. The public record is built from it by ``pipelines.record``.
+    ``languages``, ``flags`` and ``route``, deduplication ``canonical_url``, ``fingerprint``,
+    ``duplicate_of``, ``version`` and ``previous_fingerprint``. The public record is built from it by ``pipelines.record``.
     """
 
     url: str
@@ -103,3 +110,9 @@ class Article:
     canonical_url: str | None = None
     fingerprint: str | None = None
     duplicate_of: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    recheck: bool = False
+    """Copied from the page: deduplication may record a changed text as a new version."""
+    version: int = 1
+    previous_fingerprint: str | None = None

@@ -15,7 +15,8 @@ from pipelines.sanitize import clean_value
 from pipelines.stats import count_error
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "article.schema.json"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: ``version`` and ``previous_fingerprint`` (updated articles are written again as new versions)."""
 
 
 @lru_cache(maxsize=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -44,6 +45,21 @@ def sealed_records(output: Path) -> list[dict[str, Any]]:
             assert not validation_errors(record), (path, validation_errors(record))
             records.append(record)
     return records
+
+
+def check_manifest_matches_files(output: Path) -> None:
+    """Every sealed file under ``output`` is listed once in ``manifest.jsonl``, in ``seq`` order, and every
+    line's size, sha256 and record count match its file."""
+    from pipelines.storage.manifest import read_manifest
+
+    entries = read_manifest(output)
+    assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
+    for entry in entries:
+        data = (output / entry.file).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry.sha256, entry
+        assert (len(data), data.count(b"\n")) == (entry.bytes, entry.records), entry
+    listed = [e.file for e in entries]
+    assert sorted(listed) == sorted(p.relative_to(output).as_posix() for p in output.glob("articles*/*/*.jsonl"))
 
 
 def demo_manifest() -> list[dict[str, Any]]:

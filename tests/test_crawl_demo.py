@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import demo_manifest, run_cli, sealed_records
+from tests.conftest import check_manifest_matches_files, demo_manifest, run_cli, sealed_records
 
 ARTICLES = [e for e in demo_manifest() if e["kind"] == "article" and "?" not in e["path"]]
 NOT_ARTICLES = [e["path"] for e in demo_manifest() if e["kind"] == "not_article"]
@@ -51,7 +51,9 @@ def test_first_crawl_every_source_new_or_ok(crawl: dict[str, Any]) -> None:
 def test_only_sealed_files_remain(crawl: dict[str, Any]) -> None:
     output = crawl["work"] / "output"
     assert list(output.rglob("*.part")) == []
-    assert all(p.parent.parent.name in ("articles", "articles-non-english") for p in output.rglob("*.jsonl"))
+    sealed = [p for p in output.rglob("*.jsonl") if p != output / "manifest.jsonl"]  # the manifest lists them
+    assert all(p.parent.parent.name in ("articles", "articles-non-english") for p in sealed)
+    check_manifest_matches_files(output)
     assert crawl["files_after_first"], "no sealed file written"
 
 

@@ -1,4 +1,4 @@
-"""Exactly-once under ``kill -9``: kill a crawl at several points, rerun, count every article."""
+"""Exactly-once under ``kill -9``: kill a crawl at several points, rerun, count every article and manifest line."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 from crawler.demo.server import DemoServer
-from tests.conftest import autonews_cmd, crawl_args, run_cli, sealed_records
+from pipelines.storage.manifest import read_manifest
+from tests.conftest import autonews_cmd, check_manifest_matches_files, crawl_args, run_cli, sealed_records
 
 #: Seal and commit often, and fetch slowly, so kills land between every kind of step.
 CHURN = ("-s", "AUTONEWS_SEAL_EVERY_ITEMS=15", "-s", "AUTONEWS_COMMIT_EVERY=4",
@@ -44,9 +45,13 @@ def test_kill_9_at_several_points_then_rerun_is_exactly_once(generated_site: tup
             for line in sealed.read_bytes().splitlines(keepends=True):
                 assert line.endswith(b"\n")
                 json.loads(line)
+        listed = [entry.file for entry in read_manifest(out)]  # a manifest line never names a missing file
+        assert len(listed) == len(set(listed)) and all((out / name).is_file() for name in listed)
     final = run_cli(*args, cwd=tmp_path)
     assert final.returncode == 0, final.stderr
     assert list(out.rglob("*.part")) == []
     urls = [r["canonical_url"] for r in sealed_records(out)]
     assert len(urls) == len(set(urls)), "an article was written twice"
     assert len(urls) == 200, "an article was lost"
+    check_manifest_matches_files(out)  # every sealed file listed exactly once, matching its file
+    assert sum(entry.records for entry in read_manifest(out)) == 200

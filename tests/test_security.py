@@ -440,3 +440,27 @@ def test_articles_stored_earlier_do_not_count_against_the_source_cap(tmp_path: P
     assert second.returncode == 0, second.stderr
     assert len(sealed_records(output)) == 3  # the two stored did not use up the cap of two
     assert "autonews/skipped/source_cap" not in run_reports(output)[-1]["stats"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
+def test_releasing_an_unwritable_new_version_keeps_the_stored_one(tmp_path: Path, backend: str) -> None:
+    """A re-fetched article's new text whose record cannot be written is offered again, not lost."""
+    from pipelines.dedupe.neardup import near_signature, text_fingerprint
+    from pipelines.state.backend import open_state
+    from pipelines.state.store import NewVersion
+
+    url = "https://news.example/updated"
+    first, second = story(11).text, story(12).text
+    with RedisServer() as server:
+        store = open_state(server.url if backend == "redis" else str(tmp_path / "state.sqlite3"))
+        assert store.claim(url, fingerprint=text_fingerprint(first), signature=near_signature(first)) is None
+        store.commit()
+        staged = store.claim(url, fingerprint=text_fingerprint(second), signature=near_signature(second), update=True)
+        assert isinstance(staged, NewVersion) and staged.version == 2
+        store.release(url)  # its record could not be written
+        store.commit()
+        stored = store.find_article(url)
+        assert stored is not None and stored.version == 1 and stored.fingerprint == text_fingerprint(first)
+        again = store.claim(url, fingerprint=text_fingerprint(second), signature=near_signature(second), update=True)
+        assert isinstance(again, NewVersion) and again.version == 2  # offered again next time
+        store.close()

@@ -1,4 +1,4 @@
-"""The ``autonews`` command line: one module per subcommand (crawl, scrape, seed, state, report).
+"""The ``autonews`` command line: one module per subcommand (crawl, scrape, seed, state, report, read).
 
 Only the argument parser lives here. A subcommand's module is imported when it is chosen, and
 ``crawl`` takes its run lock before anything imports Scrapy, so an overlapping cron run exits
@@ -61,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     state.add_argument("--output", metavar="DIR", help="output directory whose state.sqlite3 is meant (default: output)")
     state.add_argument("--prefix", metavar="PREFIX", help="Redis key prefix (default: AUTONEWS_REDIS_PREFIX)")
     state.add_argument("--older-than", metavar="AGE", default="90d", help="prune entries first seen before AGE (e.g. 90d, 12h)")
+    read = sub.add_parser("read", help="print a consumer's unacknowledged records (README: Reading the output)",
+                          description="Write every record of the sealed files after the consumer's committed position "
+                                      "as JSON Lines, and remember them as pending; --ack commits them.")
+    read.add_argument("--consumer", metavar="NAME", required=True, help="consumer name, [A-Za-z0-9._-]+")
+    read.add_argument("--output", metavar="DIR", help="output directory of the crawls (default: output)")
+    read.add_argument("-o", dest="out", metavar="FILE", help="write the records to FILE instead of stdout")
+    read.add_argument("--ack", action="store_true", help="commit what the last read delivered; print nothing")
     return parser
 
 

@@ -73,3 +73,13 @@ def normalize_feed_date(value: str | None) -> str | None:
     if isinstance(parsed, datetime):
         return parsed.isoformat(timespec="seconds")
     return parsed.isoformat()
+
+
+def as_utc(value: str | None) -> datetime | None:
+    """A feed/sitemap date as an aware datetime: naive taken as UTC, a date-only value as its day's start."""
+    parsed = parse_date(value)
+    if parsed is None:
+        return None
+    if not isinstance(parsed, datetime):
+        return datetime(parsed.year, parsed.month, parsed.day, tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)

@@ -6,11 +6,12 @@ import html
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
-from crawler.discovery.dates import normalize_feed_date
+from crawler.discovery.dates import as_utc, normalize_feed_date
 from crawler.discovery.limits import MAX_SITEMAP_URLS
 from crawler.discovery.safexml import (
     MAX_SIZE,
@@ -50,6 +51,10 @@ class Entry:
     url: str
     published: str | None
     title: str | None = None
+    modified: str | None = field(default=None, compare=False)
+    """The latest date the entry gives (a feed's ``updated``, a sitemap's ``lastmod`` or news date):
+    a stored article is fetched again when this is later than its last fetch. Derived from the dates
+    above, so it takes no part in comparing entries."""
 
 
 class EntryList:
@@ -151,7 +156,17 @@ def add_feed_item(found: EntryList, item: etree._Element, base_url: str) -> None
             if value is not None:
                 dates[name] = value
     date = next((dates[n] for n in _DATE_FIELDS if n in dates), None)
-    found.add(Entry(url=url, published=date, title=title))
+    found.add(Entry(url=url, published=date, title=title, modified=latest_date(dates.values())))
+
+
+def latest_date(values: Iterable[str | None]) -> str | None:
+    """The latest of some ISO 8601 dates (a date-only value counts as its day's start, UTC), or None."""
+    best: tuple[datetime, str] | None = None
+    for value in values:
+        moment = as_utc(value)
+        if moment is not None and (best is None or moment > best[0]):
+            best = (moment, value or "")
+    return best[1] if best else None
 
 
 def _clean_title(title: str | None) -> str | None:

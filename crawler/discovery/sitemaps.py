@@ -28,6 +28,7 @@ from crawler.discovery.feeds import (
     absolute_url,
     add_feed_item,
     has_other_scheme,
+    latest_date,
     parse_feed,
     read_feed,
 )
@@ -154,10 +155,10 @@ class _SitemapReader:
         if not self.entries.wants(loc):
             return
         news = fields.get("news")
-        published = normalize_feed_date(news.get("publication_date")) if news else None
-        if published is None:
-            published = normalize_feed_date(fields.get("lastmod"))
-        self.entries.add(Entry(loc, published, news.get("title") if news else None))
+        news_date = normalize_feed_date(news.get("publication_date")) if news else None
+        lastmod = normalize_feed_date(fields.get("lastmod"))
+        self.entries.add(Entry(loc, news_date or lastmod, news.get("title") if news else None,
+                               modified=latest_date((news_date, lastmod))))
 
 
 def _child_texts(node: etree._Element) -> dict[str, Any]:

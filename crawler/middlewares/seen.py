@@ -3,7 +3,9 @@
 Only requests with ``meta["autonews_kind"] == "article"`` are checked: feeds, sitemaps
 and section pages must be fetched every run to find new articles. Enabled by
 ``AUTONEWS_SKIP_SEEN`` (default True). Stats: ``autonews/skipped/seen_url``, and per source
-``autonews/source/<name>/new`` for the article requests let through (new entries).
+``autonews/source/<name>/new`` for the article requests let through (new entries). A stored article
+the recheck middleware chose to fetch again (``meta["autonews_recheck"]``,
+``crawler.middlewares.recheck``) goes through.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class SeenUrlMiddleware:
 
     def process_request(self, request: Request, spider: object = None) -> None:
         """Skip a seen article request; let everything else through."""
-        if request.meta.get("autonews_kind") != "article":
+        if request.meta.get("autonews_kind") != "article" or request.meta.get("autonews_recheck"):
             return None
         if self._store is None or self._store.closed:
             # Same store object as the dedupe pipeline: its uncommitted adds count too.

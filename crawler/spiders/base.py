@@ -65,6 +65,9 @@ class NewsSpiderBase(scrapy.Spider):
         """Yield the raw page item for the pipelines (extraction happens there)."""
         source = response.meta.get("autonews_source", "oneoff")
         self.crawler.stats.inc_value("autonews/targets/done")  # progress of `autonews scrape` (done/total)
+        if response.status == 304:  # a conditional re-fetch of a stored article: unchanged
+            self.crawler.stats.inc_value("autonews/recheck/not_modified")
+            return
         self.crawler.stats.inc_value("autonews/pages/article")
         self.crawler.stats.inc_value(f"autonews/source/{source}/pages")
         ctype = (response.headers.get("Content-Type") or b"").split(b";")[0].strip().lower()
@@ -89,6 +92,9 @@ class NewsSpiderBase(scrapy.Spider):
             feed_published=response.meta.get("autonews_published"),
             expected_language=response.meta.get("autonews_language"),
             source_domains=self.source_domains(source),
+            etag=header_value(response, "ETag"),
+            last_modified=header_value(response, "Last-Modified"),
+            recheck=bool(response.meta.get("autonews_recheck")),
         )
 
     def source_domains(self, source: str) -> tuple[str, ...]:

@@ -141,6 +141,7 @@ class NewsSpider(NewsSpiderBase):
             yield self.article_request(
                 entry.url, source.name,
                 autonews_published=entry.published, autonews_language=source.language,
+                autonews_modified=entry.modified,  # a newer date re-fetches a stored article (middlewares/recheck.py)
             )
 
     def requestable(self, url: str, source: Source, off_domain: str | None) -> bool:

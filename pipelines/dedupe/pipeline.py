@@ -6,9 +6,13 @@ dropped: that record was written already). Every URL of a copy is still recorded
 the seen-URL middleware does not fetch it again. Adds stay uncommitted until the
 storage pipeline calls ``open_store(crawler).commit()`` after its lines are durable.
 
+A stored article fetched again on purpose (``Article.recheck``: its feed or sitemap date is newer
+than its last fetch) whose text changed is not a duplicate: it goes on as the article's next
+``version``, with ``previous_fingerprint``; an unchanged one is dropped (``duplicate_url``).
+
 Settings: ``AUTONEWS_STATE`` (state file), ``AUTONEWS_KEEP_DUPLICATES`` (False),
 ``AUTONEWS_NEAR_THRESHOLD`` (``neardup.NEAR_THRESHOLD``).
-Stats: ``autonews/dedupe/{unique,duplicate_url,duplicate_text,near_duplicate}``,
+Stats: ``autonews/dedupe/{unique,new_version,duplicate_url,duplicate_text,near_duplicate}``,
 ``autonews/dropped/{duplicate_url,duplicate_text,near_duplicate}``,
 ``autonews/kept_duplicate/{duplicate_text,near_duplicate}``.
 """
@@ -25,7 +29,7 @@ from pipelines.dedupe.neardup import NEAR_THRESHOLD, NearSignature, near_signatu
 from pipelines.dedupe.urls import choose_canonical, url_aliases
 from pipelines.items import Article
 from pipelines.state.backend import open_store
-from pipelines.state.store import DUPLICATE_URL, DedupeStore
+from pipelines.state.store import DUPLICATE_URL, DedupeStore, NewVersion
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +89,14 @@ class DedupePipeline:
         item.canonical_url = keys.canonical_url
         item.fingerprint = keys.fingerprint
         found = self.store.claim(keys.canonical_url, aliases=keys.aliases, fingerprint=keys.fingerprint,
-                                 signature=keys.signature, threshold=self.threshold)
+                                 signature=keys.signature, threshold=self.threshold, update=item.recheck,
+                                 etag=item.etag, last_modified=item.last_modified)
         if found is None:
             self._inc("dedupe/unique")
+            return item
+        if isinstance(found, NewVersion):
+            item.version, item.previous_fingerprint = found.version, found.previous_fingerprint
+            self._inc("dedupe/new_version")
             return item
         kind, owner = found
         self._inc(f"dedupe/{kind}")

@@ -32,4 +32,8 @@ def record_add_args(record: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     if first_seen is not None and first_seen.tzinfo is None:
         first_seen = first_seen.replace(tzinfo=timezone.utc)
     kwargs["first_seen"] = first_seen
+    # an updated article's line (version 2, 3...) makes its text the article's latest
+    version = record.get("version")
+    kwargs["version"] = version if isinstance(version, int) and version > 0 else 1
+    kwargs["checked"] = first_seen
     return canonical, kwargs

@@ -38,6 +38,14 @@ class RedisKeys:
         """Pattern matching every article document."""
         return f"{self.prefix}:doc:*"
 
+    def doc(self, doc_id: str) -> str:
+        """One article document."""
+        return f"{self.prefix}:doc:{doc_id}"
+
+    def url_bucket(self, url_hash: bytes) -> str:
+        """The URL index bucket of an 8-byte URL hash (its field: the hash's last 6 bytes), as the Lua scripts name it."""
+        return f"{self.prefix}:u:{url_hash[:2].hex()}"
+
     @property
     def round(self) -> str:
         """Number of the current round."""

@@ -9,15 +9,22 @@ CLAIM = r"""
 local P, me, heir, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local timeout, threshold, maxcand = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local canonical, fp, mins, first_seen = ARGV[8], ARGV[9], ARGV[10], ARGV[11]
-local nu = tonumber(ARGV[12])
+-- versions: the full fingerprint, the record's version (add) or the one expected (claim, 0 = any),
+-- update ('1': a re-fetch of the article stored at canonical), validators and fetch time
+local fullfp, want, upd, etag, lastmod, checked = ARGV[12], tonumber(ARGV[13]), ARGV[14], ARGV[15], ARGV[16], ARGV[17]
+local nu = tonumber(ARGV[18])
 local urls, bands = {}, {}
-for k = 13, 12 + nu do urls[#urls + 1] = ARGV[k] end
-for k = 13 + nu, #ARGV do bands[#bands + 1] = ARGV[k] end
+for k = 19, 18 + nu do urls[#urls + 1] = ARGV[k] end
+for k = 19 + nu, #ARGV do bands[#bands + 1] = ARGV[k] end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if mode ~= 'peek' then redis.call('ZADD', P .. ':live', now, me) end
 
 local function ikey(kind, h) return P .. ':' .. kind .. ':' .. string.format('%02x%02x', h:byte(1), h:byte(2)) end
+local function alive(inst)
+  local seen = redis.call('ZSCORE', P .. ':live', inst)
+  return seen and now - tonumber(seen) <= timeout
+end
 local function status(id)
   local d = redis.call('HMGET', P .. ':doc:' .. id, 's', 'o')
   if not d[1] then return nil end
@@ -25,8 +32,7 @@ local function status(id)
   if d[1] == 'd' then return 'held' end
   if d[1] == 'r' then return 'free' end
   if d[2] == me then return 'held' end
-  local seen = redis.call('ZSCORE', P .. ':live', d[2])
-  if seen and now - tonumber(seen) <= timeout then return 'held' end
+  if alive(d[2]) then return 'held' end
   return 'free'
 end
 local function canon(id) return redis.call('HGET', P .. ':doc:' .. id, 'c') end
@@ -35,6 +41,11 @@ local function sim(a, b)
   local same = 0
   for k = 1, #a, 2 do if a:sub(k, k + 1) == b:sub(k, k + 1) then same = same + 1 end end
   return same / (#a / 2)
+end
+local function hex(b)
+  local out = ''
+  for k = 1, #(b or '') do out = out .. string.format('%02x', b:byte(k)) end
+  return out
 end
 local function link_urls(id, only_new)
   local key, blob = P .. ':doc:' .. id, ''
@@ -47,6 +58,58 @@ local function link_urls(id, only_new)
     end
   end
   if blob ~= '' then redis.call('HSET', key, 'u', (redis.call('HGET', key, 'u') or '') .. blob) end
+end
+local function index_text(id)
+  -- fingerprint and bands point to the article; those of earlier versions stay (copies of any version match)
+  local key = P .. ':doc:' .. id
+  if fp ~= '' and redis.call('HSET', ikey('f', fp), fp:sub(3), id) == 1 then
+    redis.call('HINCRBY', P .. ':count', 'fingerprints', 1)
+  end
+  local blob = ''
+  for _, b in ipairs(bands) do
+    local bk, field = ikey('b', b), b:sub(3)
+    local v = redis.call('HGET', bk, field)
+    if not v then redis.call('HSET', bk, field, id); blob = blob .. b
+    elseif not (' ' .. v .. ' '):find(' ' .. id .. ' ', 1, true) then redis.call('HSET', bk, field, v .. ' ' .. id); blob = blob .. b end
+  end
+  if blob ~= '' then redis.call('HSET', key, 'b', (redis.call('HGET', key, 'b') or '') .. blob) end
+end
+local function stage_version(id, version, previous)
+  -- the next version waits in n* fields until SETTLE commits it (after its line is fsynced) or drops it
+  local owner = me
+  if heir ~= '' then owner = heir end
+  redis.call('HSET', P .. ':doc:' .. id, 'nF', fullfp, 'nf', fp, 'nm', mins, 'nv', version, 'no', owner,
+             'ne', etag, 'nl', lastmod, 'nk', checked)
+  index_text(id)
+  link_urls(id, true)
+  return {'upd', tostring(id), owner, tostring(version), previous}
+end
+
+if fp ~= '' and ((mode == 'claim' and upd == '1') or (mode == 'add' and want > 1)) then
+  local id = redis.call('HGET', ikey('u', urls[1]), urls[1]:sub(3))
+  if id then
+    local key = P .. ':doc:' .. id
+    local d = redis.call('HMGET', key, 's', 'o', 'c', 'f', 'v', 'no', 'F')
+    local v = tonumber(d[5] or '1')
+    if d[1] == 'd' and d[3] == canonical and d[4] then  -- no fingerprint: a copy's URLs, never versioned
+      local next_version = v + 1
+      if mode == 'add' then next_version = want end
+      if d[4] == fp or (mode == 'add' and want <= v) or (mode == 'claim' and want > 0 and want ~= v + 1) then
+        -- unchanged (or not the version a recovered line was): remember the check only
+        redis.call('HSET', key, 'k', checked)
+        if etag ~= '' then redis.call('HSET', key, 'e', etag) end
+        if lastmod ~= '' then redis.call('HSET', key, 'l', lastmod) end
+        link_urls(id, true)
+        return {'dup', 'duplicate_url', canonical}
+      end
+      if d[6] and d[6] ~= heir and (d[6] == me or alive(d[6])) then
+        return {'dup', 'duplicate_url', canonical}  -- this or another live worker is writing a new version now
+      end
+      local previous = d[7]
+      if not previous or previous == '' then previous = hex(d[4]) end
+      return stage_version(id, next_version, previous)
+    end
+  end
 end
 
 local take = nil
@@ -119,35 +182,41 @@ end
 local key = P .. ':doc:' .. id
 local owner = me
 if heir ~= '' then owner = heir end
-redis.call('HSET', key, 'c', canonical, 'o', owner, 's', 'p')
+redis.call('HSET', key, 'c', canonical, 'o', owner, 's', 'p', 'v', math.max(want, 1), 'k', checked)
+if etag ~= '' then redis.call('HSET', key, 'e', etag) end
+if lastmod ~= '' then redis.call('HSET', key, 'l', lastmod) end
 if redis.call('HEXISTS', key, 't') == 0 then redis.call('HSET', key, 't', first_seen) end
-if fp ~= '' then
-  if redis.call('HSET', ikey('f', fp), fp:sub(3), id) == 1 then redis.call('HINCRBY', P .. ':count', 'fingerprints', 1) end
-  redis.call('HSET', key, 'f', fp)
-end
-if mins ~= '' then
-  redis.call('HSET', key, 'm', mins)
-  local blob = ''
-  for _, b in ipairs(bands) do
-    local bk, field = ikey('b', b), b:sub(3)
-    local v = redis.call('HGET', bk, field)
-    if not v then redis.call('HSET', bk, field, id); blob = blob .. b
-    elseif not (' ' .. v .. ' '):find(' ' .. id .. ' ', 1, true) then redis.call('HSET', bk, field, v .. ' ' .. id); blob = blob .. b end
-  end
-  if blob ~= '' then redis.call('HSET', key, 'b', (redis.call('HGET', key, 'b') or '') .. blob) end
-end
+if fp ~= '' then redis.call('HSET', key, 'f', fp, 'F', fullfp) end
+if mins ~= '' then redis.call('HSET', key, 'm', mins) end
+index_text(id)
 link_urls(id, false)
 return {'own', tostring(id), owner}
 """
 
 SETTLE = r"""
--- ARGV: prefix, new state ('d' commit / 'r' release), then (id, owner) pairs. Returns claims lost.
+-- ARGV: prefix, new state ('d' commit / 'r' release), then (id, owner, kind) triples, kind 'c' for a
+-- claimed article, 'v' for a staged version (CLAIM's stage_version). Returns claims lost.
+-- On commit a staged version becomes the article's latest (the fingerprint it replaces is kept in
+-- 'P', so prune can remove its index entry); on release it is dropped.
 local P, state, lost = ARGV[1], ARGV[2], 0
-for k = 3, #ARGV, 2 do
-  local key = P .. ':doc:' .. ARGV[k]
-  local d = redis.call('HMGET', key, 's', 'o')
-  if d[1] == 'p' and d[2] == ARGV[k + 1] then redis.call('HSET', key, 's', state)
-  elseif d[1] ~= 'd' or d[2] ~= ARGV[k + 1] then lost = lost + 1 end
+local staged = {'nF', 'nf', 'nm', 'nv', 'no', 'ne', 'nl', 'nk'}
+for k = 3, #ARGV, 3 do
+  local key, owner = P .. ':doc:' .. ARGV[k], ARGV[k + 1]
+  if ARGV[k + 2] == 'v' then
+    if redis.call('HGET', key, 'no') == owner then
+      if state == 'd' then
+        local n = redis.call('HMGET', key, 'nF', 'nf', 'nm', 'nv', 'ne', 'nl', 'nk', 'f')
+        if n[8] and n[8] ~= n[2] then redis.call('HSET', key, 'P', (redis.call('HGET', key, 'P') or '') .. n[8]) end
+        redis.call('HSET', key, 'F', n[1], 'f', n[2], 'v', n[4], 'e', n[5], 'l', n[6], 'k', n[7])
+        if n[3] ~= '' then redis.call('HSET', key, 'm', n[3]) end
+      end
+      redis.call('HDEL', key, unpack(staged))
+    elseif state == 'd' then lost = lost + 1 end  -- taken over by another worker meanwhile
+  else
+    local d = redis.call('HMGET', key, 's', 'o')
+    if d[1] == 'p' and d[2] == owner then redis.call('HSET', key, 's', state)
+    elseif d[1] ~= 'd' or d[2] ~= owner then lost = lost + 1 end
+  end
 end
 return lost
 """
@@ -179,6 +248,13 @@ for k = 1, #b, 4 do
 end
 if d[5] and redis.call('HGET', ikey('f', d[5]), d[5]:sub(3)) == id then
   redis.call('HDEL', ikey('f', d[5]), d[5]:sub(3)); redis.call('HINCRBY', P .. ':count', 'fingerprints', -1)
+end
+local earlier = redis.call('HGET', key, 'P') or ''  -- fingerprints of earlier versions
+for k = 1, #earlier, 8 do
+  local h = earlier:sub(k, k + 7)
+  if redis.call('HGET', ikey('f', h), h:sub(3)) == id then
+    redis.call('HDEL', ikey('f', h), h:sub(3)); redis.call('HINCRBY', P .. ':count', 'fingerprints', -1)
+  end
 end
 redis.call('DEL', key)
 redis.call('HINCRBY', P .. ':count', 'articles', -1)

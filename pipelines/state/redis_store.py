@@ -23,6 +23,13 @@ Claim life cycle (replaces SQLite's transaction):
   *heir*: a line whose document the dead instance still owns (pending or done) is
   kept, a line whose article someone else has taken over meanwhile is dropped.
 
+Versions (an article re-fetched on purpose whose text changed, ``claim(..., update=True)``): the
+next version is *staged* on the done document (``n*`` fields, owned by this instance, its new
+fingerprint and bands indexed at once) and :meth:`commit` makes it the latest (``F`` full
+fingerprint, ``v`` version; the replaced fingerprint is kept in ``P`` for prune), after its line
+is fsynced; ``rollback`` drops it. A staged version of a dead instance is taken over like a
+pending claim. ``e`` / ``l`` keep the validators, ``k`` the last fetch (ms).
+
 A commit that finds its claim taken over (this worker stalled longer than ``timeout``)
 is counted as lost (``lost_claims``): the article may then be written twice, so the
 timeout must exceed any stall of a worker's event loop.
@@ -53,6 +60,7 @@ from pipelines.state.redis_lua import BEAT, CLAIM, PRUNE, SETTLE
 from pipelines.state.record_args import record_add_args
 from pipelines.state.redis_keys import DEFAULT_PREFIX, DEFAULT_TIMEOUT, RedisKeys
 from pipelines.state.sqlite_store import MAX_NEAR_CANDIDATES
+from pipelines.state.store import ClaimResult, NewVersion, StoredArticle
 
 def _hash8(value: str) -> bytes:
     return hashlib.blake2b(value.encode("utf-8"), digest_size=8).digest()
@@ -84,40 +92,53 @@ class RedisStore:
         self._settle = self.client.register_script(SETTLE)
         self._beat = self.client.register_script(BEAT)
         self._prune = self.client.register_script(PRUNE)
-        self.pending: list[tuple[str, str]] = []
-        self._pending_of: dict[str, tuple[str, str]] = {}  # canonical URL -> its pending (id, owner)
+        self.pending: list[tuple[str, str, str]] = []
+        self._pending_of: dict[str, tuple[str, str, str]] = {}  # canonical URL -> its pending claim or version
         self.lost_claims = 0
         self.closed = False
 
     # -- the script ---------------------------------------------------------------
     def _run(self, mode: str, canonical: str, urls: Iterable[str], *, fingerprint: str | None = None,
              signature: NearSignature | None = None, threshold: float = NEAR_THRESHOLD, heir: str = "",
-             first_seen: datetime | None = None) -> tuple[str, str, str]:
+             first_seen: datetime | None = None, update: bool = False, version: int = 0, etag: str | None = None,
+             last_modified: str | None = None, checked: datetime | None = None) -> list[str]:
         hashes = [_hash8(u) for u in dict.fromkeys(urls)]
         bands = [_band_bytes(b) for b in dict.fromkeys(signature.bands)] if signature else []
         seen = int((first_seen or datetime.now(timezone.utc)).timestamp())
         args: list[Any] = [self.prefix, self.instance, heir, mode, self.timeout_ms, threshold, MAX_NEAR_CANDIDATES,
                            canonical, bytes.fromhex(fingerprint[:16]) if fingerprint else b"",
-                           signature.mins if signature else b"", seen, len(hashes), *hashes, *bands]
+                           signature.mins if signature else b"", seen, fingerprint or "", version,
+                           "1" if update else "", etag or "", last_modified or "",
+                           # ms: a run tells the articles it fetched itself from a previous run's
+                           int((checked or datetime.now(timezone.utc)).timestamp() * 1000), len(hashes), *hashes, *bands]
         result = self._claim(args=args)
         parts = [p.decode("utf-8") if isinstance(p, bytes) else str(p) for p in result]
-        if parts[0] == "own":
-            self.pending.append((parts[1], parts[2]))
-            self._pending_of[canonical] = (parts[1], parts[2])
-        return (parts + ["", ""])[0], (parts + ["", ""])[1], (parts + ["", ""])[2]
+        if parts[0] in ("own", "upd"):
+            claimed = (parts[1], parts[2], "c" if parts[0] == "own" else "v")
+            self.pending.append(claimed)
+            self._pending_of[canonical] = claimed
+        return parts + ["", ""]
 
     def claim(self, canonical_url: str, *, aliases: Iterable[str] = (), fingerprint: str | None = None,
-              signature: NearSignature | None = None, threshold: float = NEAR_THRESHOLD,
-              heir: str = "") -> tuple[str, str] | None:
+              signature: NearSignature | None = None, threshold: float = NEAR_THRESHOLD, update: bool = False,
+              version: int = 0, etag: str | None = None, last_modified: str | None = None,
+              checked: datetime | None = None, heir: str = "") -> ClaimResult:
         """Atomically check and record an article; return None when this worker won it.
 
         Otherwise return ``(kind, owner canonical_url)`` as ``dedupe.find_duplicate`` does;
-        the copy's URLs are then recorded under the owner. ``heir``: the dead instance
+        the copy's URLs are then recorded under the owner. With ``update`` (a re-fetch of the
+        article stored at ``canonical_url``), a changed text is staged as its next version
+        (:class:`NewVersion`), made the latest by :meth:`commit`. ``heir``: the dead instance
         whose ``.part`` line is being recovered (its documents count as this line's own).
         """
-        status, kind, owner = self._run("claim", canonical_url, [canonical_url, *aliases], fingerprint=fingerprint,
-                                        signature=signature, threshold=threshold, heir=heir)
-        return None if status == "own" else (kind, owner)
+        parts = self._run("claim", canonical_url, [canonical_url, *aliases], fingerprint=fingerprint,
+                          signature=signature, threshold=threshold, heir=heir, update=update, version=version,
+                          etag=etag, last_modified=last_modified, checked=checked)
+        if parts[0] == "own":
+            return None
+        if parts[0] == "upd":
+            return NewVersion(canonical_url, int(parts[3]), parts[4])
+        return parts[1], parts[2]
 
     # -- DedupeStore -----------------------------------------------------------------
     def has_url(self, canonical: str) -> bool:
@@ -126,27 +147,49 @@ class RedisStore:
 
     def find_url(self, canonical: str) -> str | None:
         """Return the canonical URL of the (done or live-pending) article owning this URL, or None."""
-        status, _, owner = self._run("peek", canonical, [canonical])
+        status, _, owner, *_ = self._run("peek", canonical, [canonical])
         return owner if status == "dup" else None
 
     def find_fingerprint(self, fp: str) -> str | None:
         """Return the canonical URL of the (done or live-pending) article with this fingerprint, or None."""
-        status, _, owner = self._run("peek", "", [], fingerprint=fp)
+        status, _, owner, *_ = self._run("peek", "", [], fingerprint=fp)
         return owner if status == "dup" else None
 
     def find_near(self, signature: NearSignature, threshold: float = NEAR_THRESHOLD) -> str | None:
         """Return the canonical URL of the most similar (done or live-pending) article at or above ``threshold``."""
-        status, _, owner = self._run("peek", "", [], signature=signature, threshold=threshold)
+        status, _, owner, *_ = self._run("peek", "", [], signature=signature, threshold=threshold)
         return owner if status == "dup" else None
 
+    def find_article(self, url: str) -> StoredArticle | None:
+        """Return what is stored about the (done or live-pending) article owning this URL, or None.
+
+        Plain reads, not a script: a stale answer only makes the caller fetch or skip one page.
+        """
+        h = _hash8(url)
+        doc = self.client.hget(self.keys.url_bucket(h), h[2:])
+        if doc is None:
+            return None
+        fields = self.client.hmget(self.keys.doc(doc.decode()), "c", "s", "o", "v", "F", "f", "e", "l", "t", "k")
+        canonical, state, owner, version, full, fp, etag, last_modified, first_seen, checked = (
+            v.decode("utf-8") if isinstance(v, bytes) and i != 5 else v for i, v in enumerate(fields))
+        if canonical is None or state == "r":
+            return None
+        if state == "p" and owner != self.instance and owner not in self.live_instances():
+            return None  # a dead worker's claim: free again
+        return StoredArticle(canonical, int(version or 1), full or (fp.hex() if fp else None), etag or None,
+                             last_modified or None, datetime.fromtimestamp(int(first_seen or 0), timezone.utc),
+                             datetime.fromtimestamp(int(checked) / 1000, timezone.utc) if checked else None)
+
     def add(self, canonical_url: str, *, aliases: Iterable[str] = (), fingerprint: str | None = None,
-            signature: NearSignature | None = None, first_seen: datetime | None = None) -> None:
+            signature: NearSignature | None = None, first_seen: datetime | None = None, version: int = 1,
+            checked: datetime | None = None) -> None:
         """Record an article without the duplicate check (pending until :meth:`commit`).
 
-        When ``canonical_url`` is already recorded, only the new aliases are added to it.
+        When ``canonical_url`` is already recorded, only the new aliases are added to it, unless
+        ``version`` is higher than the stored one: then it is staged as that version.
         """
         self._run("add", canonical_url, [canonical_url, *aliases], fingerprint=fingerprint, signature=signature,
-                  first_seen=first_seen)
+                  first_seen=first_seen, version=version, checked=checked or first_seen)
 
     def add_record(self, record: dict) -> None:
         """Record an article from a written record (recovery of an interrupted run)."""
@@ -156,22 +199,21 @@ class RedisStore:
     def _settle_pending(self, state: str) -> int:
         if not self.pending:
             return 0
-        flat = [x for pair in self.pending for x in pair]
+        flat = [x for claimed in self.pending for x in claimed]
         lost = int(self._settle(args=[self.prefix, state, *flat]))
         self.pending = []
         self._pending_of.clear()
         return lost
 
     def release(self, canonical_url: str) -> None:
-        """Release this worker's pending claim of one article: free for the next claim (any worker's).
-
-        A copy's URLs linked to another article by its claim stay linked (they are that article's).
-        """
-        pair = self._pending_of.pop(canonical_url, None)
-        if pair is None:
+        """Release this worker's pending claim (or staged version) of one article: free for the next
+        claim, any worker's; a staged version is dropped. A copy's URLs linked to another article by
+        its claim stay linked (they are that article's)."""
+        claimed = self._pending_of.pop(canonical_url, None)
+        if claimed is None:
             return
-        self.pending.remove(pair)
-        self._settle(args=[self.prefix, "r", *pair])
+        self.pending.remove(claimed)
+        self._settle(args=[self.prefix, "r", *claimed])
 
     def commit(self) -> None:
         """Mark this worker's pending claims done (call after their lines are fsynced)."""

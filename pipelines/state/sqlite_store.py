@@ -27,9 +27,9 @@ from pathlib import Path
 
 from pipelines.dedupe.neardup import NEAR_THRESHOLD, NearSignature, similarity
 from pipelines.state.record_args import record_add_args
-from pipelines.state.store import find_duplicate
+from pipelines.state.store import DUPLICATE_URL, ClaimResult, NewVersion, StoredArticle, find_duplicate
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 PAGE_SIZE = 4096
 MAX_NEAR_CANDIDATES = 32
 """Candidates verified per near-duplicate lookup, those sharing the most bands first."""
@@ -41,12 +41,30 @@ CREATE TABLE IF NOT EXISTS docs (
     canonical TEXT NOT NULL,
     fp INTEGER,
     mins BLOB,
-    first_seen INTEGER NOT NULL
+    first_seen INTEGER NOT NULL,
+    fingerprint TEXT,
+    version INTEGER NOT NULL DEFAULT 1,
+    etag TEXT,
+    last_modified TEXT,
+    checked REAL
 );
 CREATE INDEX IF NOT EXISTS docs_fp ON docs(fp) WHERE fp IS NOT NULL;
 CREATE TABLE IF NOT EXISTS urls (h INTEGER PRIMARY KEY, doc INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS bands (h INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (h, doc)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS prior_fps (h INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (h, doc)) WITHOUT ROWID;
 """
+# Schema 1 -> 2 (versions of updated articles): the latest fingerprint in full, the version, the
+# validators and the last fetch per article; the fingerprints of earlier versions.
+_MIGRATE_2 = """
+ALTER TABLE docs ADD COLUMN fingerprint TEXT;
+ALTER TABLE docs ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE docs ADD COLUMN etag TEXT;
+ALTER TABLE docs ADD COLUMN last_modified TEXT;
+ALTER TABLE docs ADD COLUMN checked REAL;
+CREATE TABLE IF NOT EXISTS prior_fps (h INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (h, doc)) WITHOUT ROWID;
+UPDATE meta SET value = '2' WHERE key = 'schema_version';
+"""
+_DOC_COLUMNS = "id, canonical, fp, fingerprint, version, etag, last_modified, first_seen, checked"
 
 
 def _hash64(value: str) -> int:
@@ -70,6 +88,17 @@ def _create_private(path: str) -> None:
     except FileExistsError:
         return
     os.close(fd)
+
+
+def _fp_hex(fp: int | None) -> str | None:
+    """The first 16 hex digits of a fingerprint back from its 64-bit key (articles stored before schema 2)."""
+    return None if fp is None else fp.to_bytes(8, "little", signed=True).hex()
+
+
+def _ts(moment: datetime | None) -> float | None:
+    # sub-second: a run tells the articles it fetched itself from those of a run that ended a moment before
+    return None if moment is None else round(moment.timestamp(), 3)
+
 
 
 class SQLiteStore:
@@ -98,8 +127,11 @@ class SQLiteStore:
             self._conn.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
-        # canonical URL -> (document created, URL hashes created) by adds since the last commit
-        self._fresh: dict[str, tuple[int | None, list[int]]] = {}
+        elif "version" not in {row[1] for row in self._conn.execute("PRAGMA table_info(docs)")}:
+            self._conn.executescript(f"BEGIN IMMEDIATE; {_MIGRATE_2} COMMIT;")
+        # claim savepoints by canonical URL since the last commit: release() undoes one claim exactly
+        self._savepoints: dict[str, int] = {}
+        self._savepoint_seq = 0
         self.closed = False
 
     def _begin(self) -> None:
@@ -123,7 +155,28 @@ class SQLiteStore:
         row = self._conn.execute(
             "SELECT canonical FROM docs WHERE fp = ? ORDER BY id LIMIT 1", (_fp64(fp),)
         ).fetchone()
+        if row is None:  # an earlier version's text
+            row = self._conn.execute(
+                "SELECT d.canonical FROM prior_fps p JOIN docs d ON d.id = p.doc WHERE p.h = ? ORDER BY d.id LIMIT 1",
+                (_fp64(fp),),
+            ).fetchone()
         return row[0] if row else None
+
+    def _doc(self, url: str) -> tuple | None:
+        return self._conn.execute(
+            f"SELECT {', '.join('d.' + c.strip() for c in _DOC_COLUMNS.split(','))} "
+            "FROM urls u JOIN docs d ON d.id = u.doc WHERE u.h = ?", (_hash64(url),)
+        ).fetchone()
+
+    def find_article(self, url: str) -> StoredArticle | None:
+        """Return what is stored about the article that owns this URL (or alias), or None."""
+        row = self._doc(url)
+        if row is None:
+            return None
+        _id, canonical, fp, fingerprint, version, etag, last_modified, first_seen, checked = row
+        return StoredArticle(canonical, version, fingerprint or _fp_hex(fp), etag, last_modified,
+                             datetime.fromtimestamp(first_seen, timezone.utc),
+                             datetime.fromtimestamp(checked, timezone.utc) if checked is not None else None)
 
     def find_near(self, signature: NearSignature, threshold: float = NEAR_THRESHOLD) -> str | None:
         """Return the canonical URL of the most similar recorded article at or above ``threshold``, or None."""
@@ -144,19 +197,72 @@ class SQLiteStore:
         return best[2] if best else None
 
     def claim(self, canonical_url: str, *, aliases: Iterable[str] = (), fingerprint: str | None = None,
-              signature: NearSignature | None = None, threshold: float = NEAR_THRESHOLD) -> tuple[str, str] | None:
+              signature: NearSignature | None = None, threshold: float = NEAR_THRESHOLD, update: bool = False,
+              version: int = 0, etag: str | None = None, last_modified: str | None = None,
+              checked: datetime | None = None) -> ClaimResult:
         """Check, then record (one writer at a time, so no race): see ``DedupeStore.claim``.
 
         A copy's URLs (not its text) are still recorded, so it is not fetched again and later
         copies keep matching the first-seen article.
         """
-        aliases = tuple(aliases)
+        self._begin()
+        self._savepoint_seq += 1
+        seq = self._savepoint_seq
+        self._conn.execute(f"SAVEPOINT c{seq}")
+        result = self._claim(canonical_url, tuple(aliases), fingerprint, signature, threshold, update, version,
+                             etag, last_modified, checked or datetime.now(timezone.utc))
+        if result is None or isinstance(result, NewVersion):
+            self._savepoints[canonical_url] = seq  # to be written: release() may have to undo it
+        else:
+            self._conn.execute(f"RELEASE c{seq}")  # a copy is not written, so never released: keep the stack short
+        return result
+
+    def _claim(self, canonical_url: str, aliases: tuple[str, ...], fingerprint: str | None,
+               signature: NearSignature | None, threshold: float, update: bool, version: int, etag: str | None,
+               last_modified: str | None, checked: datetime) -> ClaimResult:
+        """The check and the record of :meth:`claim`, inside its savepoint."""
+        if update and fingerprint:
+            row = self._doc(canonical_url)
+            # a row without a fingerprint holds a copy's URLs, not an article's text: never versioned
+            if row is not None and row[1] == canonical_url and row[2] is not None:
+                doc, old_fp, old_text, old_version = row[0], row[2], row[3], row[4]
+                self._begin()
+                if old_fp == _fp64(fingerprint) or (version and version != old_version + 1):
+                    # unchanged (or, in recovery, not the version that line was): remember the check only
+                    self._conn.execute("UPDATE docs SET checked = ?, etag = coalesce(?, etag), "
+                                       "last_modified = coalesce(?, last_modified) WHERE id = ?",
+                                       (_ts(checked), etag, last_modified, doc))
+                    self._link(doc, (canonical_url, *aliases))
+                    return DUPLICATE_URL, canonical_url
+                self._new_version(doc, old_fp, fingerprint, signature, old_version + 1, etag, last_modified, checked)
+                self._link(doc, (canonical_url, *aliases))
+                return NewVersion(canonical_url, old_version + 1, old_text or _fp_hex(old_fp))
         found = find_duplicate(self, (canonical_url, *aliases), fingerprint, signature, threshold)
         if found is None:
-            self.add(canonical_url, aliases=aliases, fingerprint=fingerprint, signature=signature)
+            self.add(canonical_url, aliases=aliases, fingerprint=fingerprint, signature=signature,
+                     etag=etag, last_modified=last_modified, checked=checked)
         else:
             self.add(canonical_url, aliases=aliases)
         return found
+
+    def _new_version(self, doc: int, old_fp: int | None, fingerprint: str, signature: NearSignature | None,
+                     version: int, etag: str | None, last_modified: str | None, checked: datetime | None) -> None:
+        """Make ``fingerprint`` the article's latest text; the earlier one stays findable (prior_fps)."""
+        if old_fp is not None:
+            self._conn.execute("INSERT OR IGNORE INTO prior_fps(h, doc) VALUES (?, ?)", (old_fp, doc))
+        self._conn.execute(
+            "UPDATE docs SET fp = ?, fingerprint = ?, mins = coalesce(?, mins), version = ?, "
+            "etag = ?, last_modified = ?, checked = ? WHERE id = ?",
+            (_fp64(fingerprint), fingerprint, signature.mins if signature else None, version, etag, last_modified,
+             _ts(checked), doc),
+        )
+        if signature is not None:  # the earlier bands stay: copies of either text are near-duplicates
+            self._conn.executemany("INSERT OR IGNORE INTO bands(h, doc) VALUES (?, ?)",
+                                   [(h, doc) for h in set(signature.bands)])
+
+    def _link(self, doc: int, urls: Iterable[str]) -> None:
+        self._conn.executemany("INSERT OR IGNORE INTO urls(h, doc) VALUES (?, ?)",
+                               [(_hash64(u), doc) for u in set(urls)])
 
     def add(
         self,
@@ -166,24 +272,39 @@ class SQLiteStore:
         fingerprint: str | None = None,
         signature: NearSignature | None = None,
         first_seen: datetime | None = None,
+        version: int = 1,
+        checked: datetime | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
     ) -> None:
         """Record an article: its URLs, fingerprint and signature (uncommitted until :meth:`commit`).
 
-        When ``canonical_url`` is already recorded, only the new aliases are added to it.
+        When ``canonical_url`` is already recorded, only the new aliases are added to it, unless
+        ``version`` is higher than the stored one (recovery of an updated article's line): then the
+        text keys become this version's.
         """
         self._begin()
-        row = self._conn.execute("SELECT doc FROM urls WHERE h = ?", (_hash64(canonical_url),)).fetchone()
+        row = self._doc(canonical_url)
         if row is not None:
             doc = row[0]
+            if fingerprint and version > row[4]:
+                self._new_version(doc, row[2], fingerprint, signature, version, etag, last_modified,
+                                  checked or first_seen)
         else:
             seen = int((first_seen or datetime.now(timezone.utc)).timestamp())
             cur = self._conn.execute(
-                "INSERT INTO docs(canonical, fp, mins, first_seen) VALUES (?, ?, ?, ?)",
+                "INSERT INTO docs(canonical, fp, mins, first_seen, fingerprint, version, etag, last_modified, checked) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     canonical_url,
                     _fp64(fingerprint) if fingerprint else None,
                     signature.mins if signature else None,
                     seen,
+                    fingerprint,
+                    max(1, version),
+                    etag,
+                    last_modified,
+                    _ts(checked or first_seen) or time.time(),
                 ),
             )
             doc = cur.lastrowid
@@ -191,14 +312,8 @@ class SQLiteStore:
                 self._conn.executemany(
                     "INSERT OR IGNORE INTO bands(h, doc) VALUES (?, ?)", [(h, doc) for h in set(signature.bands)]
                 )
-        new_urls = []
-        for url in {canonical_url, *aliases}:
-            h = _hash64(url)
-            if self._conn.execute("INSERT OR IGNORE INTO urls(h, doc) VALUES (?, ?)", (h, doc)).rowcount:
-                new_urls.append(h)
-        # What this add created, so that release() can take exactly this back before the commit.
-        fresh_doc, fresh_urls = self._fresh.get(canonical_url, (None, []))
-        self._fresh[canonical_url] = (fresh_doc if row is not None else doc, fresh_urls + new_urls)
+        urls = {canonical_url, *aliases}
+        self._conn.executemany("INSERT OR IGNORE INTO urls(h, doc) VALUES (?, ?)", [(_hash64(u), doc) for u in urls])
 
     def add_record(self, record: dict) -> None:
         """Record an article from a written record (recovery of an interrupted run)."""
@@ -206,26 +321,29 @@ class SQLiteStore:
         self.add(canonical, **kwargs)
 
     def release(self, canonical_url: str) -> None:
-        """Take back what adds since the last commit created for this article: its new URLs, and
-        its document with its bands when the add created it (see ``DedupeStore.release``)."""
-        doc, urls = self._fresh.pop(canonical_url, (None, []))
-        if not self._conn.in_transaction:
+        """Undo the last claim of this article since the last commit (see ``DedupeStore.release``).
+
+        Each claim opens a savepoint; rolling back to it undoes exactly that claim (new document,
+        URLs, bands, or a staged version), as long as no later claim followed, which holds because
+        an article goes from its claim to its write without yielding to another item. Should a
+        later claim exist, it is undone too: its article is fetched again next run, never lost.
+        """
+        seq = self._savepoints.pop(canonical_url, None)
+        if seq is None or not self._conn.in_transaction:
             return
-        for h in urls:
-            self._conn.execute("DELETE FROM urls WHERE h = ?", (h,))
-        if doc is not None:
-            self._conn.execute("DELETE FROM bands WHERE doc = ?", (doc,))
-            self._conn.execute("DELETE FROM docs WHERE id = ?", (doc,))
+        self._conn.execute(f"ROLLBACK TO c{seq}")
+        self._conn.execute(f"RELEASE c{seq}")
+        self._savepoints = {url: n for url, n in self._savepoints.items() if n < seq}
 
     def commit(self) -> None:
         """Make every add since the last commit durable (fsynced: synchronous=FULL)."""
-        self._fresh.clear()
+        self._savepoints.clear()
         if self._conn.in_transaction:
             self._conn.execute("COMMIT")
 
     def rollback(self) -> None:
         """Forget every add since the last commit."""
-        self._fresh.clear()
+        self._savepoints.clear()
         if self._conn.in_transaction:
             self._conn.execute("ROLLBACK")
 
@@ -268,6 +386,7 @@ class SQLiteStore:
         old = "SELECT id FROM docs WHERE first_seen < ?"
         self._conn.execute(f"DELETE FROM bands WHERE doc IN ({old})", (cutoff,))
         self._conn.execute(f"DELETE FROM urls WHERE doc IN ({old})", (cutoff,))
+        self._conn.execute(f"DELETE FROM prior_fps WHERE doc IN ({old})", (cutoff,))
         removed = self._conn.execute("DELETE FROM docs WHERE first_seen < ?", (cutoff,)).rowcount
         self.commit()
         return removed

@@ -9,11 +9,19 @@ ends. The storage pipeline calls ``commit()`` after the article lines are writte
 so an article is never recorded as seen before its line is durable. Lookups through the same
 store see the uncommitted adds (in-run duplicates are caught); other connections do not.
 ``close()`` rolls back whatever was not committed.
+
+Versions: a stored article keeps its latest fingerprint, its version (1 for the first), the
+ETag / Last-Modified it was served with and when it was last fetched (``checked``). A claim made
+with ``update=True`` (the page is a deliberate re-fetch of that stored article) whose text
+changed records the new version and returns :class:`NewVersion`; an unchanged text only
+refreshes ``checked`` and the validators. Earlier fingerprints and near-duplicate bands stay
+indexed, so a syndicated copy of any version is still a duplicate.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -22,6 +30,34 @@ from pipelines.dedupe.neardup import NEAR_THRESHOLD, NearSignature
 DUPLICATE_URL = "duplicate_url"
 DUPLICATE_TEXT = "duplicate_text"
 NEAR_DUPLICATE = "near_duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class NewVersion:
+    """What ``claim(..., update=True)`` returns when a stored article's text changed: record it as this version."""
+
+    canonical_url: str
+    version: int
+    previous_fingerprint: str
+    """The fingerprint of the version before (for articles stored before versions were kept: its first 16 hex digits)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """What the state keeps about one stored article, as the seen-URL middleware needs it."""
+
+    canonical_url: str
+    version: int
+    fingerprint: str | None
+    etag: str | None
+    last_modified: str | None
+    first_seen: datetime
+    checked: datetime | None
+    """When its latest version was fetched, or it was last re-fetched unchanged (None: before versions were kept)."""
+
+
+ClaimResult = tuple[str, str] | NewVersion | None
+"""``None``: a new article (version 1); ``(kind, owner)``: a duplicate; ``NewVersion``: a changed stored article."""
 
 
 @runtime_checkable
@@ -42,6 +78,9 @@ class DedupeStore(Protocol):
     def find_near(self, signature: NearSignature, threshold: float = NEAR_THRESHOLD) -> str | None:
         """Return the canonical URL of the most similar recorded article at or above ``threshold``, or None."""
 
+    def find_article(self, url: str) -> StoredArticle | None:
+        """Return what is stored about the article that owns this URL (or alias), or None."""
+
     def claim(
         self,
         canonical_url: str,
@@ -50,9 +89,20 @@ class DedupeStore(Protocol):
         fingerprint: str | None = None,
         signature: NearSignature | None = None,
         threshold: float = NEAR_THRESHOLD,
-    ) -> tuple[str, str] | None:
+        update: bool = False,
+        version: int = 0,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        checked: datetime | None = None,
+    ) -> ClaimResult:
         """Record the article as new and return None, or return ``(kind, owner canonical_url)`` of what it
-        duplicates (its URLs are then recorded under the owner, so it is not fetched again)."""
+        duplicates (its URLs are then recorded under the owner, so it is not fetched again).
+
+        ``update``: the page is a re-fetch of the article stored at ``canonical_url``; a changed text is then
+        recorded as its next version and :class:`NewVersion` returned (when ``version`` is given, only if
+        the next version is that one: recovery of a written line). ``etag``, ``last_modified``, ``checked``:
+        the page's validators and fetch time, kept for the next re-fetch.
+        """
 
     def add(
         self,
@@ -62,8 +112,10 @@ class DedupeStore(Protocol):
         fingerprint: str | None = None,
         signature: NearSignature | None = None,
         first_seen: datetime | None = None,
+        version: int = 1,
+        checked: datetime | None = None,
     ) -> None:
-        """Record an article (uncommitted until :meth:`commit`)."""
+        """Record an article (uncommitted until :meth:`commit`); a higher ``version`` of a stored one replaces its text keys."""
 
     def add_record(self, record: dict) -> None:
         """Record an article from a written record (used to recover interrupted runs)."""

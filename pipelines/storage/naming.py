@@ -58,6 +58,12 @@ def file_stem(run: str, seq: int) -> str:
     return f"{run}-{seq:05d}"
 
 
+def file_run_id(path: Path) -> str:
+    """The run id of ``<run id>-<n>.jsonl`` (or ``.part``): the run that wrote the file."""
+    run, sep, _seq = path.name.rsplit(".", 1)[0].rpartition("-")
+    return run if sep else ""
+
+
 def part_instance(part: Path) -> str | None:
     """The instance (``<worker>-<pid>``) that wrote ``<time>-<worker>-<pid>-<n>.part``, or None."""
     stem = part.name[: -len(".part")]

@@ -20,11 +20,12 @@ from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
 from pipelines.items import Article
-from pipelines.record import build_record, record_line
+from pipelines.record import SCHEMA_VERSION, build_record, record_line
 from pipelines.state.backend import close_store, open_store
 from pipelines.state.redis_store import RedisStore
 from pipelines.state.store import DedupeStore
 from pipelines.stats import count_error
+from pipelines.storage.manifest import Manifest, ManifestError
 from pipelines.storage.naming import day_dir, file_stem, run_id
 from pipelines.storage.recovery import recover
 from pipelines.storage.sealed import COMMIT_EVERY, SEAL_EVERY_ITEMS, SEAL_EVERY_SECONDS, SealedFile
@@ -50,6 +51,7 @@ class StoragePipeline:
         self.every_seconds = settings.getfloat("AUTONEWS_SEAL_EVERY_SECONDS", SEAL_EVERY_SECONDS)
         self.commit_every = settings.getint("AUTONEWS_COMMIT_EVERY", COMMIT_EVERY)
         self.run_id = crawl_run_id(crawler)
+        self.manifest = Manifest(self.root, SCHEMA_VERSION)
         self.files: dict[tuple[str, str], SealedFile] = {}
         self.seq = 0
         self.uncommitted = 0
@@ -69,16 +71,23 @@ class StoragePipeline:
         return open_store(self.crawler)
 
     def open_spider(self) -> None:
-        """Recover what a killed run left behind, then start the sealing timer."""
+        """Recover what a killed run left behind (``.part`` files, missing manifest lines), then start the sealing timer."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             probe = self.root / f".write-test-{os.getpid()}"
             probe.write_bytes(b"")
             probe.unlink()
             recover(self.root, self.store, self.crawler.stats)
+            repaired = self.manifest.repair()  # also lists the files recovery has just sealed
         except OSError as exc:
             self.fail(exc)
             return
+        except ManifestError as exc:  # a damaged manifest: no file may be published that it cannot list
+            self.fail(OSError(f"{self.manifest.path}: {exc}"))
+            return
+        if repaired:
+            self.crawler.stats.inc_value("autonews/manifest/repaired", len(repaired))
+            logger.warning("Listed %d sealed file(s) missing from the manifest", len(repaired))
         self._timer.start(min(60.0, max(1.0, self.every_seconds)), now=False)
 
     def fail(self, exc: OSError) -> None:
@@ -154,10 +163,11 @@ class StoragePipeline:
         self.uncommitted = 0
 
     def seal(self, key: tuple[str, str]) -> None:
-        """Seal one file: fsync, commit the state, then publish it as ``.jsonl``.
+        """Seal one file: fsync, commit the state, publish it as ``.jsonl``, then list it in the manifest.
 
         In this order a kill at any point leaves either a ``.part`` (recovered and
-        recorded by the next run) or a published file whose articles are recorded.
+        recorded by the next run) or a published file whose articles are recorded
+        (and which the next run lists in the manifest if this one could not).
         """
         sealed = self.files.pop(key)
         sealed.close()
@@ -165,6 +175,11 @@ class StoragePipeline:
         self.uncommitted = 0
         path = sealed.publish()
         if path is not None:
+            try:
+                self.manifest.append([path])
+            except ManifestError as exc:  # damaged since the run began: the next run stops on it (open_spider)
+                self.crawler.stats.inc_value("autonews/errors/manifest")
+                logger.error("Sealed %s but could not list it: %s", path, exc)
             self.crawler.stats.inc_value("autonews/sealed_files")
             logger.info("Sealed %s", path)
 

@@ -19,7 +19,7 @@ from scrapy.statscollectors import StatsCollector
 
 from pipelines.dedupe.pipeline import dedupe_keys
 from pipelines.state.redis_store import RedisStore
-from pipelines.state.store import DedupeStore
+from pipelines.state.store import DedupeStore, NewVersion
 from pipelines.storage.naming import PART_GLOB, part_instance
 from pipelines.storage.sealed import PartInUse, fsync_dir, recover_part
 
@@ -79,8 +79,12 @@ def _recover_dead_part(part: Path, owner: str, store: RedisStore, stats: StatsCo
                 kept.append(line)
                 continue
             keys = dedupe_keys(record["url"], record.get("canonical_url"), None, record.get("text") or "")
-            if store.claim(keys.canonical_url, aliases=keys.aliases, fingerprint=keys.fingerprint,
-                           signature=keys.signature, heir=owner) is None:
+            version = record.get("version") if isinstance(record.get("version"), int) else 1
+            # a later version of a stored article is kept only as that very version (nobody wrote it meanwhile)
+            found = store.claim(keys.canonical_url, aliases=keys.aliases, fingerprint=keys.fingerprint,
+                                signature=keys.signature, heir=owner, update=version > 1,
+                                version=version if version > 1 else 0)
+            if found is None or (isinstance(found, NewVersion) and found.version == version):
                 kept.append(line)
         final = part.with_suffix(".jsonl")
         if kept:

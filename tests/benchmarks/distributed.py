@@ -96,8 +96,12 @@ def memory(server: RedisServer, count: int) -> dict:
             url = f"https://news{i % 50}.example.com/2026/{i % 12 + 1:02d}/story-{i}-{rng.getrandbits(32):08x}/"
             sig = NearSignature(bands=tuple(rng.getrandbits(32) - 2**31 for _ in range(BANDS)),
                                 mins=struct.pack(f"<{NUM_PERM}H", *(rng.getrandbits(16) for _ in range(NUM_PERM))))
+            fp = rng.getrandbits(64).to_bytes(8, "little")
+            # the CLAIM script's arguments (pipelines/state/redis_lua.py): ... full fingerprint, version,
+            # update flag, ETag, Last-Modified, fetch time (ms), URL count, URLs, bands
             args = [store.prefix, store.instance, "", "claim", store.timeout_ms, 0.4, 32, url,
-                    rng.getrandbits(64).to_bytes(8, "little"), sig.mins, int(time.time()), 2,
+                    fp, sig.mins, int(time.time()), fp.hex() * 2, 0, "", '"0123456789abcdef"',
+                    "Fri, 20 Nov 2026 10:00:00 GMT", int(time.time() * 1000), 2,
                     *(hashlib.blake2b(u.encode(), digest_size=8).digest() for u in (url, url + "?amp")),
                     *(struct.pack("<i", b) for b in sig.bands)]
             store._claim(args=args, client=pipe)

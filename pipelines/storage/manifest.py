@@ -1,0 +1,230 @@
+"""The manifest of sealed files, ``<output>/manifest.jsonl``: the contract downstream readers follow.
+
+One line per sealed file, in the order files are published::
+
+    {"seq": 1, "file": "articles/2026-11-21/<run id>-00001.jsonl", "records": 500, "bytes": 1843210,
+     "sha256": "...", "run_id": "...", "sealed_at": "2026-11-21T10:05:00+00:00", "schema_version": 2}
+
+Rules, and why:
+
+- A line is appended (and fsynced) only after its file is published, so a line never names a
+  missing file. A crash between the two leaves a published file without a line: the next run
+  repairs that (:func:`repair`), so every sealed file is listed exactly once.
+- Every append happens under an ``flock`` on the manifest itself, and re-reads what other
+  writers appended meanwhile: distributed workers may share one output directory, and a repair
+  in one process may list a file another process has just published (it then skips it).
+- ``seq`` grows by one per line in file order, so a reader's position is one number, and a line
+  with a lower ``seq`` never appears after a reader has passed it.
+- A torn last line (a writer killed mid-append) is cut by the next writer, under the lock;
+  readers ignore an incomplete last line.
+- The output directory is not trusted input: :func:`read_manifest` refuses a line whose
+  ``file`` is absolute or resolves outside the output directory.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from pipelines.storage.naming import SEALED_GLOB, file_run_id
+from pipelines.storage.sealed import fsync_dir
+
+MANIFEST = "manifest.jsonl"
+"""The manifest's file name under the output directory."""
+_FIELDS = ("seq", "file", "records", "bytes", "sha256", "run_id", "sealed_at", "schema_version")
+
+
+class ManifestError(ValueError):
+    """A manifest line is malformed, names a path outside the output directory, or does not match its file."""
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestEntry:
+    """One sealed file as the manifest lists it."""
+
+    seq: int
+    file: str
+    """Path relative to the output directory, with ``/`` separators."""
+    records: int
+    bytes: int
+    sha256: str
+    run_id: str
+    sealed_at: str
+    schema_version: int
+
+    def to_line(self) -> bytes:
+        """The entry as one manifest line (with its newline)."""
+        return (json.dumps(asdict(self), separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def manifest_path(root: Path) -> Path:
+    """Where the manifest of the output directory ``root`` lives."""
+    return Path(root) / MANIFEST
+
+
+def relative_name(root: Path, path: Path) -> str:
+    """``path`` relative to ``root``, ``/``-separated (the manifest's ``file``)."""
+    return Path(path).relative_to(root).as_posix()
+
+
+def resolve_entry_file(root: Path, name: str) -> Path:
+    """The file a manifest line names, refusing absolute paths, ``..`` and anything resolving outside ``root``."""
+    pure = PurePosixPath(name)
+    if not name or pure.is_absolute() or ".." in pure.parts or "\\" in name or name.startswith("~"):
+        raise ManifestError(f"manifest names a file outside the output directory: {name!r}")
+    base = Path(root).resolve()
+    target = (base / pure).resolve()  # resolve() also follows symlinks: a link pointing out is refused too
+    if not target.is_relative_to(base) or target.suffix != ".jsonl":
+        raise ManifestError(f"manifest names a file outside the output directory: {name!r}")
+    return target
+
+
+def parse_line(line: bytes) -> ManifestEntry:
+    """One manifest line as an entry; ManifestError when a field is missing or of the wrong type."""
+    try:
+        data = json.loads(line)
+    except ValueError as exc:
+        raise ManifestError(f"manifest line is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ManifestError("manifest line is not an object")
+    ints = ("seq", "records", "bytes", "schema_version")
+    for name in _FIELDS:
+        value = data.get(name)
+        wanted = int if name in ints else str
+        if not isinstance(value, wanted) or isinstance(value, bool):
+            raise ManifestError(f"manifest line has no valid {name!r}: {data!r}")
+    return ManifestEntry(**{name: data[name] for name in _FIELDS})
+
+
+def read_manifest(root: Path) -> list[ManifestEntry]:
+    """Every complete line of ``root``'s manifest (empty when there is none), paths checked."""
+    path = manifest_path(root)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    entries = []
+    for line in data[: data.rfind(b"\n") + 1].splitlines():  # an incomplete last line is still being written
+        if line.strip():
+            entry = parse_line(line)
+            resolve_entry_file(root, entry.file)
+            entries.append(entry)
+    return entries
+
+
+def describe(path: Path) -> tuple[int, int, str, int | None]:
+    """Records, bytes, sha256 and the first record's ``schema_version`` of a sealed file."""
+    digest = hashlib.sha256()
+    records = size = 0
+    first = b""
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            if not size:
+                first = chunk.split(b"\n", 1)[0]
+            digest.update(chunk)
+            size += len(chunk)
+            records += chunk.count(b"\n")
+    schema: int | None = None
+    if first.strip():
+        try:
+            value = json.loads(first).get("schema_version")
+            schema = value if isinstance(value, int) else None
+        except (ValueError, AttributeError):
+            schema = None
+    return records, size, digest.hexdigest(), schema
+
+
+class Manifest:
+    """Appends lines to one output directory's manifest, safely shared with other processes.
+
+    The lines already read are cached (with the byte offset they end at), so each append
+    only reads what other writers added since.
+    """
+
+    def __init__(self, root: Path, schema_version: int) -> None:
+        """``schema_version``: written for a file whose first record does not say."""
+        self.root = Path(root)
+        self.path = manifest_path(self.root)
+        self.schema_version = schema_version
+        self._offset = 0
+        self._listed: set[str] = set()
+        self._last_seq = 0
+
+    def _open(self) -> BinaryIO:
+        """The manifest for appending and reading; a symlink in its place is refused (untrusted directory)."""
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        return os.fdopen(fd, "a+b")
+
+    def _catch_up(self, fh: BinaryIO) -> None:
+        """Read lines appended since the last call; cut a torn last line (the lock is held)."""
+        size = os.fstat(fh.fileno()).st_size
+        if size < self._offset:  # replaced behind our back: start over
+            self._offset, self._listed, self._last_seq = 0, set(), 0
+        fh.seek(self._offset)
+        data = fh.read()
+        complete = data.rfind(b"\n") + 1
+        if complete < len(data):  # a writer died mid-line: nobody else writes while we hold the lock
+            os.ftruncate(fh.fileno(), self._offset + complete)
+            os.fsync(fh.fileno())
+        for line in data[:complete].splitlines():
+            if line.strip():
+                entry = parse_line(line)
+                self._listed.add(entry.file)
+                self._last_seq = max(self._last_seq, entry.seq)
+        self._offset += complete
+
+    def append(self, paths: Iterable[Path], sealed_at: str | None = None) -> list[ManifestEntry]:
+        """List the published files ``paths`` (those not listed yet), in order; fsync; return the new entries."""
+        paths = list(paths)
+        if not paths:
+            return []
+        new_file = not self.path.exists()
+        with self._open() as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # released when the file is closed, or the process dies
+            self._catch_up(fh)
+            added = []
+            for path in paths:
+                name = relative_name(self.root, path)
+                if name in self._listed or not path.exists():
+                    continue
+                records, size, sha, schema = describe(path)
+                stamp = sealed_at or datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+                entry = ManifestEntry(self._last_seq + 1, name, records, size, sha, file_run_id(path), stamp,
+                                      schema if schema is not None else self.schema_version)
+                line = entry.to_line()
+                fh.write(line)
+                fh.flush()
+                self._offset += len(line)
+                self._listed.add(name)
+                self._last_seq = entry.seq
+                added.append(entry)
+            if added:
+                os.fsync(fh.fileno())
+        if new_file:
+            fsync_dir(self.root)
+        return added
+
+    def repair(self) -> list[ManifestEntry]:
+        """List every sealed file the manifest misses (a crash between publish and append; older output)."""
+        with self._open() as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            self._catch_up(fh)
+            missing = [p for p in sealed_files(self.root) if relative_name(self.root, p) not in self._listed]
+        added = []
+        for path in missing:  # one at a time: each gets the time it was last written as sealed_at
+            stamp = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).replace(microsecond=0).isoformat()
+            added += self.append([path], sealed_at=stamp)
+        return added
+
+
+def sealed_files(root: Path) -> Iterator[Path]:
+    """Every published ``*.jsonl`` under ``root``, oldest name first (names start with the run's UTC time)."""
+    return iter(sorted(Path(root).glob(SEALED_GLOB), key=lambda p: (p.name, p.as_posix())))
+

@@ -1,0 +1,135 @@
+"""Consumers: ``autonews read`` and the Python API deliver sealed records at least once, in manifest order."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crawler.demo.generate import generate_site
+from crawler.demo.server import DemoServer
+from pipelines.consumer.cursor import CursorError, load_cursor
+from pipelines.consumer.reader import Consumer
+from pipelines.storage.manifest import ManifestError
+from tests.conftest import check_manifest_matches_files, crawl_args, run_cli
+from tests.test_manifest import sealed
+
+
+def read(out: Path, consumer: str, *extra: str) -> list[dict]:
+    """``autonews read --consumer NAME`` on ``out``: the records printed (the command must succeed)."""
+    result = run_cli("read", "--consumer", consumer, "--output", str(out), *extra, cwd=out.parent)
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def ack(out: Path, consumer: str) -> None:
+    result = run_cli("read", "--consumer", consumer, "--output", str(out), "--ack", cwd=out.parent)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+
+
+@pytest.fixture
+def growing_site(tmp_path: Path) -> Iterator[tuple[Path, DemoServer]]:
+    """A synthetic site of 10 articles (regenerate it with 15: the first 10 stay the same)."""
+    root = tmp_path / "site"
+    registry = generate_site(root, 10)
+    with DemoServer(root=root) as server:
+        yield registry, server
+
+
+def test_consumers_get_each_record_until_acknowledged_then_only_new_ones(growing_site: tuple[Path, DemoServer],
+                                                                          tmp_path: Path) -> None:
+    registry, server = growing_site
+    out = tmp_path / "out"
+    first = run_cli(*crawl_args(registry, server.base_url, out), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    delivered = read(out, "a")
+    assert len(delivered) == 10
+    assert read(out, "a") == delivered  # not acknowledged: the same records again
+    ack(out, "a")
+    assert read(out, "a") == []
+
+    generate_site(registry.parent, 15)  # five new articles, listed in the sitemap
+    second = run_cli(*crawl_args(registry, server.base_url, out), cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    new = read(out, "a")
+    old_urls = {r["canonical_url"] for r in delivered}
+    assert len(new) == 5 and not old_urls & {r["canonical_url"] for r in new}
+    everything = read(out, "b")
+    assert len(everything) == 15 and {r["canonical_url"] for r in everything} == old_urls | {r["canonical_url"] for r in new}
+    check_manifest_matches_files(out)
+    # -o FILE writes the same lines
+    target = tmp_path / "b.jsonl"
+    assert read(out, "b", "-o", str(target)) == []
+    assert [json.loads(x) for x in target.read_text(encoding="utf-8").splitlines()] == everything
+
+
+def test_python_api_batches_per_file_and_acknowledges_each(tmp_path: Path) -> None:
+    from pipelines.storage.manifest import Manifest
+
+    paths = [sealed(tmp_path, f"r-{n:05d}", n + 1) for n in range(3)]
+    Manifest(tmp_path, 2).append(paths)
+    consumer = Consumer(tmp_path, "api")
+    batches = list(consumer.batches())
+    assert [(b.seq, len(b.records)) for b in batches] == [(1, 1), (2, 2), (3, 3)]
+    assert batches[1].entry.file == "articles/2026-11-21/r-00001.jsonl"
+    consumer.ack(batches[0])
+    assert [b.seq for b in consumer.batches()] == [2, 3]  # acknowledged files are not delivered again
+    consumer.ack(batches[2])
+    assert list(consumer.batches()) == []
+    assert load_cursor(tmp_path, "api").committed == 3
+    cursor = json.loads((tmp_path / "consumers" / "api.json").read_text())
+    assert (cursor["consumer"], cursor["committed"]) == ("api", 3)
+    assert list((tmp_path / "consumers").iterdir()) == [tmp_path / "consumers" / "api.json"]  # no temp file left
+
+
+@pytest.mark.parametrize("name", ["../evil", "a/b", "", "..", "x" * 129, "naïve", "a b"])
+def test_consumer_names_are_validated(tmp_path: Path, name: str) -> None:
+    with pytest.raises(CursorError):
+        Consumer(tmp_path, name)
+    result = run_cli("read", "--consumer", name, "--output", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 2 and "invalid consumer name" in result.stderr
+    assert not (tmp_path / "consumers").exists() and not (tmp_path.parent / "evil.json").exists()
+
+
+def test_a_file_changed_after_sealing_or_a_hostile_manifest_is_refused(tmp_path: Path) -> None:
+    from pipelines.storage.manifest import Manifest
+
+    root, tmp_path = tmp_path, tmp_path / "out"
+    path = sealed(tmp_path, "r-00001", 2)
+    Manifest(tmp_path, 2).append([path])
+    with open(path, "ab") as fh:
+        fh.write(b'{"url": "smuggled"}\n')
+    with pytest.raises(ManifestError):
+        list(Consumer(tmp_path, "c").batches())
+    result = run_cli("read", "--consumer", "c", "--output", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 1 and "does not match its manifest line" in result.stderr
+    assert load_cursor(tmp_path, "c").pending == 0  # nothing delivered, nothing pending
+
+    secret = root / "secret.jsonl"
+    secret.write_text('{"x": 1}\n')
+    line = {"seq": 2, "file": "../secret.jsonl", "records": 1, "bytes": 9,
+            "sha256": hashlib.sha256(b'{"x": 1}\n').hexdigest(), "run_id": "r", "sealed_at": "2026-11-21T10:00:00+00:00",
+            "schema_version": 2}
+    (tmp_path / "manifest.jsonl").write_text(json.dumps(line) + "\n")
+    result = run_cli("read", "--consumer", "d", "--output", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 1 and "outside the output directory" in result.stderr and result.stdout == ""
+
+
+def test_symlinks_out_of_the_output_directory_are_not_written_through(tmp_path: Path) -> None:
+    from pipelines.storage.manifest import Manifest
+
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out.mkdir()
+    (out / "consumers").symlink_to(elsewhere)
+    with pytest.raises(CursorError):
+        Consumer(out, "c").ack(1)
+    (out / "manifest.jsonl").symlink_to(elsewhere / "victim.jsonl")
+    path = sealed(out, "r-00001", 1)
+    with pytest.raises(OSError):
+        Manifest(out, 2).append([path])
+    assert list(elsewhere.iterdir()) == []
