@@ -58,7 +58,8 @@ def crawl(server: RedisServer, site: DemoServer, registry: Path, workers: int, p
         [autonews, "crawl", "--redis", server.url, "--sources", str(registry), "--output", str(output),
          "-s", f"AUTONEWS_SUBSTITUTIONS={json.dumps({'{{BASE}}': site.base_url})}", "-s", f"AUTONEWS_WORKER_ID=b{i}",
          "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTONEWS_POOL_PROCESSES=1",
-         "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16", "-s", "AUTONEWS_REDIS_IDLE_SECONDS=1"],
+         "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16", "-s", "AUTONEWS_REDIS_IDLE_SECONDS=1",
+         "-s", "AUTONEWS_PRIVATE_HOSTS=127.0.0.1"],  # the site serves on loopback (README "Security")
         cwd=output, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(workers)]
     done_at = None
     while any(p.poll() is None for p in procs):

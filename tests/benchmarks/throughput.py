@@ -38,7 +38,7 @@ from tests.benchmarks.throughput_site import build_site, url_list
 from tests.benchmarks.throughput_table import MB, Row, table
 
 CRAWL_SETTINGS = ("AUTOTHROTTLE_ENABLED=False", "DOWNLOAD_DELAY=0", "CONCURRENT_REQUESTS_PER_DOMAIN=16",
-                  "ROBOTSTXT_OBEY=False", "LOG_LEVEL=INFO")
+                  "ROBOTSTXT_OBEY=False", "LOG_LEVEL=INFO", "AUTONEWS_PRIVATE_HOSTS=127.0.0.1")
 _SUMMARY = re.compile(r"pages fetched: (\d+), articles written: (\d+)")
 
 
