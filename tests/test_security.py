@@ -146,6 +146,7 @@ def test_redirects_feeds_and_sitemaps_never_reach_the_internal_host(tmp_path: Pa
     # Four redirects refused (literal, a name resolving inside, cloud metadata, a section link's
     # redirect); the direct links to 127.0.0.2 were skipped as off-domain before any request.
     assert report["sources"]["public"]["errors"].get("blocked_address") == 4, (report, result.stderr)
+    assert report["sources"]["public"]["discovery"]["skipped_off_domain"] == 2  # the feed item, the child sitemap
     log = (output / "crawl.log").read_text(encoding="utf-8")
     assert log.count("Refused 127.0.0.2 ") == 1  # logged once per host, whatever the number of requests
     assert "Refused 169.254.169.254 " in log and f"Refused {decimal} (127.0.0.2)" in log
@@ -436,6 +437,7 @@ def test_articles_stored_earlier_do_not_count_against_the_source_cap(tmp_path: P
         assert first.returncode == 0, first.stderr
         assert len(sealed_records(output)) == 2
         assert run_reports(output)[-1]["stats"]["autonews/skipped/source_cap"] == 1
+        assert run_reports(output)[-1]["sources"]["capped"]["discovery"]["skipped_cap"] == 1
         second, _ = crawl(tmp_path, reg, *ALLOW_LOOPBACK, *cap)
     assert second.returncode == 0, second.stderr
     assert len(sealed_records(output)) == 3  # the two stored did not use up the cap of two

@@ -60,7 +60,10 @@ def source_entry(counts: Counter[str], errors: dict[str, int]) -> dict[str, Any]
                              ("pages", "new_entries", "skipped", "written", "duplicates", "non_english",
                               "non_english_dropped", "not_article")}
     entry["errors"] = dict(sorted(errors.items()))
-    entry["discovery"] = {key: counts.get(f"discovery_{key}", 0) for key in ("ok", "failed", "entries")}
+    # What discovery left out on purpose (README "Security"): over the source's cap, on another
+    # host than the source's, not http(s).
+    entry["discovery"] = {key: counts.get(f"discovery_{key}", 0) for key in
+                          ("ok", "failed", "entries", "skipped_cap", "skipped_off_domain", "skipped_not_http")}
     entry["fields"] = {name: counts.get(f"field_{name}", 0) for name in FIELDS}
     return entry
 
@@ -118,7 +121,9 @@ class RunReport:
             counts = Counter(self.counts.get(name, {}))
             for key, stat in (("pages", "pages"), ("skipped", "skipped"), ("new_entries", "new"),
                               ("discovery_ok", "discovery/ok"), ("discovery_failed", "discovery/failed"),
-                              ("discovery_entries", "entries")):
+                              ("discovery_entries", "entries"), ("discovery_skipped_cap", "skipped_cap"),
+                              ("discovery_skipped_off_domain", "skipped_off_domain"),
+                              ("discovery_skipped_not_http", "skipped_not_http")):
                 counts[key] = stats.get(prefix + stat, 0)
             errors = {k[len(prefix + "errors/"):]: v for k, v in stats.items() if k.startswith(prefix + "errors/")}
             entry = source_entry(counts, errors)
