@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -75,6 +76,14 @@ def demo_server() -> Iterator[DemoServer]:
 
 
 FAST = ("-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8")
+def free_demo_port() -> tuple[str, str]:
+    """``-s AUTONEWS_DEMO_PORT=N`` with a port free right now: two demo crawls given the same one see the
+    same URLs (as the fixed default gives a user), and test runs side by side do not collide."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return ("-s", f"AUTONEWS_DEMO_PORT={sock.getsockname()[1]}")
+
+
 #: Test servers listen on loopback, which a crawl refuses unless allowed (README "Security").
 ALLOW_LOOPBACK = ("-s", "AUTONEWS_PRIVATE_HOSTS=127.0.0.1")
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import check_manifest_matches_files, demo_manifest, run_cli, sealed_records
+from tests.conftest import check_manifest_matches_files, demo_manifest, free_demo_port, run_cli, sealed_records
 
 ARTICLES = [e for e in demo_manifest() if e["kind"] == "article" and "?" not in e["path"]]
 NOT_ARTICLES = [e["path"] for e in demo_manifest() if e["kind"] == "not_article"]
@@ -19,10 +19,11 @@ NOT_ARTICLES = [e["path"] for e in demo_manifest() if e["kind"] == "not_article"
 def crawl(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Two demo crawls with the same state: the first writes, the second must not."""
     work = tmp_path_factory.mktemp("demo")
-    first = run_cli("crawl", "--demo", cwd=work)
+    port = free_demo_port()
+    first = run_cli("crawl", "--demo", *port, cwd=work)
     files_after_first = sorted(p.name for p in (work / "output").rglob("*.jsonl"))
     records = sealed_records(work / "output")
-    second = run_cli("crawl", "--demo", cwd=work)
+    second = run_cli("crawl", "--demo", *port, cwd=work)
     return {"work": work, "first": first, "second": second, "records": records,
             "files_after_first": files_after_first}
 
@@ -118,7 +119,7 @@ def test_second_crawl_writes_nothing_and_exits_zero(crawl: dict[str, Any]) -> No
 def test_unwritable_output_fails_with_status_3(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    result = run_cli("crawl", "--demo", "--output", str(blocker / "out"), cwd=tmp_path)
+    result = run_cli("crawl", "--demo", "--output", str(blocker / "out"), *free_demo_port(), cwd=tmp_path)
     assert result.returncode == 3, result.stderr
     assert "not writable" in result.stderr
 

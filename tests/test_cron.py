@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from crawler.demo.server import DemoServer
-from tests.conftest import DEMO, autonews_cmd, crawl_args, run_cli, run_reports, sealed_records
+from tests.conftest import DEMO, autonews_cmd, crawl_args, free_demo_port, run_cli, run_reports, sealed_records
 
 
 def test_second_overlapping_crawl_exits_75_at_once(generated_site: tuple[Path, DemoServer], tmp_path: Path) -> None:
@@ -32,8 +32,9 @@ def test_second_overlapping_crawl_exits_75_at_once(generated_site: tuple[Path, D
 
 
 def test_unchanged_feeds_cost_a_304(tmp_path: Path) -> None:
-    run_cli("crawl", "--demo", cwd=tmp_path)
-    second = run_cli("crawl", "--demo", cwd=tmp_path)
+    port = free_demo_port()
+    run_cli("crawl", "--demo", *port, cwd=tmp_path)
+    second = run_cli("crawl", "--demo", *port, cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     stats = run_reports(tmp_path / "output")[-1]["stats"]
     # Every feed, sitemap and section page was revalidated, none downloaded in full again.
@@ -59,7 +60,7 @@ def test_since_skips_old_feed_and_sitemap_entries(tmp_path: Path) -> None:
 
 
 def test_bad_since_is_a_usage_error(tmp_path: Path) -> None:
-    result = run_cli("crawl", "--demo", "--since", "last tuesday", cwd=tmp_path)
+    result = run_cli("crawl", "--demo", "--since", "last tuesday", *free_demo_port(), cwd=tmp_path)
     assert result.returncode == 2 and "--since" in result.stderr
 
 
