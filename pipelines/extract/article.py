@@ -21,6 +21,7 @@ from pipelines.extract.meta import (
     normalize_date,
     raw_authors,
 )
+from pipelines.extract.title import page_title
 from pipelines.extract.text import best_text, main_text, page_metadata, split_lines
 from pipelines.extract.limits import MIN_PARAGRAPHS, MIN_TEXT_CHARS
 from pipelines.items import ExtractedPage
@@ -57,8 +58,8 @@ def extract_article(body: bytes | str, url: str, encoding: str | None = None, *,
     page = page_metadata(tree, url)
     objects, meta = jsonld_objects(tree), meta_values(tree)
     ld_title = next((o["headline"] for o in objects if isinstance(o.get("headline"), str)), None)
-    title = page.title or ld_title or None
-    headings = [title, ld_title, meta.get("og:title"), meta.get("twitter:title")]
+    title = page_title(tree, objects, meta, url, page.title or ld_title)
+    headings = [title, page.title, ld_title, meta.get("og:title"), meta.get("twitter:title")]
     headings += [" ".join(h.text_content().split()) for h in tree.iter("h1")][:2]
     main = main_text(tree, url, text, headings)
     lines = split_lines(main)

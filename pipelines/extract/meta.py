@@ -38,6 +38,18 @@ def _walk(obj: Any) -> Iterator[dict[str, Any]]:
             yield from _walk(value)
 
 
+def jsonld_all(tree: HtmlElement) -> list[dict[str, Any]]:
+    """Every JSON-LD object of the page, whatever its type (nested ones included)."""
+    found: list[dict[str, Any]] = []
+    for script in tree.iterfind('.//script[@type="application/ld+json"]'):
+        try:
+            data = json.loads(script.text or "", strict=False)
+        except ValueError:
+            continue
+        found.extend(_walk(data))
+    return found
+
+
 def jsonld_objects(tree: HtmlElement) -> list[dict[str, Any]]:
     """All JSON-LD objects of the page whose @type is an article-like type, most specific first."""
     found: list[tuple[int, dict[str, Any]]] = []
