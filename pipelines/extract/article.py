@@ -5,7 +5,13 @@ No Scrapy here: pool workers import this module (see ``pipelines.pool``).
 from __future__ import annotations
 
 
-from pipelines.extract.authors import clean_authors
+from collections.abc import Iterator
+from typing import Any
+
+from lxml.html import HtmlElement
+from trafilatura.metadata import extract_author
+
+from pipelines.extract.authors import jsonld_authors, page_authors
 from pipelines.extract.dateline import visible_date
 from pipelines.extract.html import decode_body, parse_html
 from pipelines.extract.listing import is_listing
@@ -19,9 +25,9 @@ from pipelines.extract.meta import (
     keywords,
     meta_values,
     normalize_date,
-    raw_authors,
+    meta_authors,
 )
-from pipelines.extract.title import page_title
+from pipelines.extract.title import SiteMatcher, page_title, site_names
 from pipelines.extract.text import best_text, main_text, page_metadata, split_lines
 from pipelines.extract.limits import MIN_PARAGRAPHS, MIN_TEXT_CHARS
 from pipelines.items import ExtractedPage
@@ -38,6 +44,16 @@ def _dedupe(values: list[str]) -> list[str]:
             seen.add(value.lower())
             out.append(value)
     return out
+
+
+def _author_sources(tree: HtmlElement, objects: list[dict[str, Any]], meta: dict[str, str],
+                    guessed: str | None) -> Iterator[list[str]]:
+    """Author candidates, most trusted first: JSON-LD, <meta>, trafilatura's guess, the visible byline
+    (searched last and only when needed: it copies the tree)."""
+    yield jsonld_authors(objects)
+    yield meta_authors(meta)
+    yield (guessed or "").split(";")
+    # yield (extract_author(tree) or "").split(";")
 
 
 def extract_article(body: bytes | str, url: str, encoding: str | None = None, *, min_chars: int = MIN_TEXT_CHARS,
@@ -58,7 +74,8 @@ def extract_article(body: bytes | str, url: str, encoding: str | None = None, *,
     page = page_metadata(tree, url)
     objects, meta = jsonld_objects(tree), meta_values(tree)
     ld_title = next((o["headline"] for o in objects if isinstance(o.get("headline"), str)), None)
-    title = page_title(tree, objects, meta, url, page.title or ld_title)
+    site = SiteMatcher(site_names(tree, objects, meta), url)
+    title = page_title(tree, objects, meta, site, page.title or ld_title)
     headings = [title, page.title, ld_title, meta.get("og:title"), meta.get("twitter:title")]
     headings += [" ".join(h.text_content().split()) for h in tree.iter("h1")][:2]
     main = main_text(tree, url, text, headings)
@@ -70,7 +87,7 @@ def extract_article(body: bytes | str, url: str, encoding: str | None = None, *,
                  or visible_date(tree))
     return ExtractedPage(
         title=title,
-        authors=clean_authors(raw_authors(objects, meta) or (page.author or "").split(";")),
+        authors=page_authors(_author_sources(tree, objects, meta, page.author), site.names_site),
         published=published,
         modified=first_date(objects, meta, "dateModified", MODIFIED_META),
         description=page.description or None,

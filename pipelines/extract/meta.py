@@ -126,6 +126,11 @@ def raw_authors(objects: list[dict[str, Any]], meta: dict[str, str]) -> list[str
     return [meta[key] for key in _AUTHOR_META if key in meta and not meta[key].startswith("http")][:1]
 
 
+def meta_authors(meta: dict[str, str]) -> list[str]:
+    """Every author declared in <meta> (profile URLs skipped: article:author is often one)."""
+    return [meta[key] for key in _AUTHOR_META if key in meta and not meta[key].startswith("http")]
+
+
 def keywords(objects: list[dict[str, Any]], meta: dict[str, str]) -> list[str]:
     """Keywords from JSON-LD / <meta name=keywords> / article:tag, split on commas."""
     raw: list[str] = []

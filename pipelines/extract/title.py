@@ -29,7 +29,7 @@ _BYLINE_PART = re.compile(r"^(?:by|von|par|por|door|di|av|af|przez)\s+\S", re.I)
 _GENERIC_LABELS = {"www", "m", "amp", "mobile", "edition", "com", "net", "org", "co", "news", "www2", "de", "uk", "gov",
                    "ac", "or", "ne", "go", "info", "online", "web", "home", "en", "blog"}
 _MIN_HEADLINE_CHARS = 8
-_SITE_TYPES = {"website", "organization", "newsmediaorganization", "corporation"}
+_SITE_TYPES = {"website", "newsmediaorganization"}
 # priority among sources when agreement does not decide: what the page says its article's title is
 SOURCES = ("og", "ld", "h1", "twitter", "title")
 # og:title, what the publisher declares as the title to share, outweighs all the others together: on news
@@ -78,7 +78,9 @@ class SiteMatcher:
     """Tells whether a string names the site: by its declared names or by its host name."""
 
     def __init__(self, names: Iterable[str], url: str | None) -> None:
-        self.names = [c for c in (_compact(n) for n in names) if len(c) >= 2]
+        names = list(names)
+        names += [re.sub(r"\.[a-z]{2,3}$", "", n.strip().lower()) for n in names]
+        self.names = list(dict.fromkeys(c for c in (_compact(n) for n in names) if len(c) >= 2))
         self.labels = [label.replace("-", "") for label in host_labels(url)]
 
     def names_site(self, text: str) -> bool:
@@ -91,7 +93,7 @@ class SiteMatcher:
                                                                                 and len(compact) <= 2 * len(name) + 6):
                 return True
         for label in self.labels:
-            if compact == label or (len(label) >= 4 and (compact.startswith(label) or compact.endswith(label))
+            if compact == label or (len(label) >= 3 and (compact.startswith(label) or compact.endswith(label))
                                     and len(compact) <= len(label) + 14):
                 return True
         return False
@@ -184,8 +186,7 @@ def title_candidates(tree: HtmlElement, objects: list[dict[str, Any]], meta: dic
             "twitter": meta.get("twitter:title"), "title": " ".join((tree.findtext(".//title") or "").split())}
 
 
-def page_title(tree: HtmlElement, objects: list[dict[str, Any]], meta: dict[str, str], url: str | None,
+def page_title(tree: HtmlElement, objects: list[dict[str, Any]], meta: dict[str, str], site: SiteMatcher,
                fallback: str | None = None) -> str | None:
     """The article's headline without the site's name (``fallback``: trafilatura's guess, when no source has one)."""
-    site = SiteMatcher(site_names(tree, objects, meta), url)
     return choose_title(title_candidates(tree, objects, meta), site) or (strip_site(fallback, site) if fallback else None)
