@@ -62,6 +62,8 @@ class ExtractedPage:
     title: str | None
     authors: list[str]
     published: str | None
+    published_from: str | None
+    """Where ``published`` came from: ``jsonld``, ``meta``, ``htmldate``, ``dateline`` or ``url`` (None: no date)."""
     modified: str | None
     description: str | None
     site_name: str | None

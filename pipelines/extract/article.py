@@ -9,22 +9,19 @@ from collections.abc import Iterator
 from typing import Any
 
 from lxml.html import HtmlElement
-from trafilatura.metadata import extract_author
 
 from pipelines.extract.authors import jsonld_authors, page_authors
-from pipelines.extract.dateline import visible_date
+from pipelines.extract.dates import published_date
 from pipelines.extract.html import decode_body, parse_html
 from pipelines.extract.listing import is_listing
 from pipelines.extract.meta import (
     MODIFIED_META,
-    PUBLISHED_META,
     canonical_url,
     declared_languages,
     first_date,
     jsonld_objects,
     keywords,
     meta_values,
-    normalize_date,
     meta_authors,
 )
 from pipelines.extract.title import SiteMatcher, page_title, site_names
@@ -48,12 +45,12 @@ def _dedupe(values: list[str]) -> list[str]:
 
 def _author_sources(tree: HtmlElement, objects: list[dict[str, Any]], meta: dict[str, str],
                     guessed: str | None) -> Iterator[list[str]]:
-    """Author candidates, most trusted first: JSON-LD, <meta>, trafilatura's guess, the visible byline
-    (searched last and only when needed: it copies the tree)."""
+    """Author candidates, most trusted first: JSON-LD, <meta>, trafilatura's guess (which reads the visible
+    byline). ``tree`` is kept for bylines read from the page itself; a plain visible-byline search was
+    measured and lost (it returns follow buttons and logos)."""
     yield jsonld_authors(objects)
     yield meta_authors(meta)
     yield (guessed or "").split(";")
-    # yield (extract_author(tree) or "").split(";")
 
 
 def extract_article(body: bytes | str, url: str, encoding: str | None = None, *, min_chars: int = MIN_TEXT_CHARS,
@@ -83,12 +80,12 @@ def extract_article(body: bytes | str, url: str, encoding: str | None = None, *,
     if text_weight(main) < min_chars or len(lines) < min_paragraphs or is_listing(tree, lines):
         return None
 
-    published = (first_date(objects, meta, "datePublished", PUBLISHED_META) or normalize_date(page.date)
-                 or visible_date(tree))
+    published, published_from = published_date(tree, objects, meta, page.date, url)
     return ExtractedPage(
         title=title,
         authors=page_authors(_author_sources(tree, objects, meta, page.author), site.names_site),
         published=published,
+        published_from=published_from,
         modified=first_date(objects, meta, "dateModified", MODIFIED_META),
         description=page.description or None,
         site_name=page.sitename or None,

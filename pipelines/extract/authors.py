@@ -21,6 +21,7 @@ _EMAIL_OR_URL = re.compile(r"\S+@\S+|https?://\S+|www\.\S+|(?<!\S)@\w+|\S+\.(?:c
 # a parenthesised initials code or role, closed or cut ("Elena Oberholzer (obe", "Jane Roe (AFP)")
 _PAREN = re.compile(r"\s*[(\[][^)\]]*(?:[)\]]|$)")
 _MAX_WORDS = 6
+_SAYS = {"says", "sagt", "schreibt", "dit", "dice", "zegt", "wrote", "writes"}
 _MONTH_WORDS = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
 # words that are a role or a desk, not a person: a piece made only of them is dropped
 _ROLE_WORDS = {"staff", "writer", "reporter", "editor", "editors", "correspondent", "redaktion", "redakteur",
@@ -28,6 +29,7 @@ _ROLE_WORDS = {"staff", "writer", "reporter", "editor", "editors", "corresponden
                "senior", "chief", "political", "news", "desk", "team", "online", "admin", "administrator",
                "redacción", "rédaction", "redazione", "redactie", "staff writer", "guest", "photographer",
                "foto", "photo", "text", "und", "and", "von", "by", "mit", "with", "agencies", "editorial",
+               "unknown", "anonymous", "anonym", "gast", "human", "user", "says", "sagt", "schreibt",
                "folgen", "follow", "mehr", "more", "profil", "profile"}
 # a capitalised byline word inside a piece: what precedes it is a kicker ("Capital Von Jemima Kelly")
 _INNER_BY = re.compile(r"^.*?\s(?:Von|By|Par|Por|Door|Di)\s(?=[A-ZÀ-Þ])")
@@ -52,6 +54,8 @@ def _is_name(piece: str) -> bool:
     words = piece.lower().split()
     if len(words) > _MAX_WORDS or piece.lower().rstrip(".") in _MONTH_WORDS:
         return False
+    if words[-1] in _SAYS or any("admin" in word for word in words):
+        return False  # "Art Edwards says": a reader's comment header; "wpadmin": a CMS account
     return not all(word.strip(".,:") in _ROLE_WORDS for word in words)
 
 
@@ -103,8 +107,9 @@ def page_authors(sources: Iterable[Iterable[str | None]], names_site: Callable[[
     for source in sources:
         if names := clean_authors(source, names_site):
             return names
-    # nobody but the publisher is named: a wire or desk story that the publisher signs itself
-    for source in sources:
+    # nobody but the publisher is named: a wire or desk story that the publisher signs itself (as its
+    # structured data says; trafilatura's guess alone is too often the site's logo or domain)
+    for source in sources[:2]:
         if names := clean_authors(source):
             return names
     return []
