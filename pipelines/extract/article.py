@@ -24,6 +24,7 @@ from pipelines.extract.meta import (
     meta_values,
     meta_authors,
 )
+from pipelines.extract.pagetype import amp_canonical, page_flags
 from pipelines.extract.title import SiteMatcher, page_title, site_names
 from pipelines.extract.text import best_text, main_text, page_metadata, split_lines
 from pipelines.extract.limits import MIN_PARAGRAPHS, MIN_TEXT_CHARS
@@ -92,6 +93,8 @@ def extract_article(body: bytes | str, url: str, encoding: str | None = None, *,
         image=page.image or None,
         tags=_dedupe(list(page.categories or []) + list(page.tags or []) + keywords(objects, meta)),
         text=main,
+        flags=page_flags(tree, meta, title, main),
+        amp_canonical=amp_canonical(tree, url),
         declared_languages=declared_languages(tree, meta),
         canonical_hint=canonical_url(tree, meta, url),
     )

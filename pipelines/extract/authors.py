@@ -14,7 +14,7 @@ from typing import Any
 # byline words in the languages of the registry and the benchmark sets; "by" may be glued to a role ("Posted by")
 _BY_ALWAYS = re.compile(r"^(?:(?:written|posted|reported|words|story|text|photos?|interview)\s+by|by|author|autor(?:in)?"
                         r"|auteur|text|texte|redaktion|verfasst von|geschrieben von|ein (?:beitrag|artikel) von"
-                        r"|reportage|przez|autorstwa|av|af|skrevet af|skrevet av|von)\s*[:\-]?\s+", re.I)
+                        r"|reportage|przez|autorstwa|skrevet af|skrevet av)\s*[:\-]?\s+", re.I)
 # conjunctions between co-authors: and, und, et, y, e, og, en, i, &, plus list punctuation
 _SPLIT = re.compile(r"\s*(?:,|;|\||/|·|\s&\s|\s(?:and|und|et|y|e|og|en|i|och|ja|és|a|oraz|u)\s)\s*", re.I)
 _EMAIL_OR_URL = re.compile(r"\S+@\S+|https?://\S+|www\.\S+|(?<!\S)@\w+|\S+\.(?:com|net|org|de|fr|it|es|uk)\b", re.I)

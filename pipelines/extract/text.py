@@ -12,6 +12,7 @@ import trafilatura
 from lxml.html import HtmlElement
 from trafilatura.metadata import extract_metadata
 
+from pipelines.extract.comments import cut_comments
 from pipelines.extract.sections import merge_sections
 
 # no date may be invented from a copyright line: htmldate's extensive search is what reads those
@@ -190,7 +191,7 @@ def clean_text(text: str, headings: list[str | None] | None = None) -> str:
         lines.pop(0)
         head += 1
     lines = [line for line in lines if not (_TEASER.search(line) or _TEASER_TAG.search(line))]
-    lines = _cut_footer(lines)
+    lines = cut_comments(_cut_footer(lines))
     dropped = 0
     while len(lines) > 1 and dropped < _MAX_TAIL_LINES and _TAIL.search(lines[-1]):
         lines.pop()

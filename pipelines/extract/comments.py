@@ -1,0 +1,45 @@
+"""Reader comments that trafilatura let through, cut from the end of a text.
+
+A comment thread after the article shows itself in the text: a header ("12 Kommentare", "Comments (3)",
+"Leserkommentare"), a numbered comment ("#1 Kommentar von Naru-chan"), or a user name with a time stamp
+("Kritiker2010 06.11.2023, 13.47 Uhr"). From the first such line in the second half of the text, the rest
+is the thread: it goes. Stripping comments is the pipeline's first promise, so a line that is only a
+marker is enough; the second-half rule keeps an article that merely mentions comments early on.
+"""
+from __future__ import annotations
+
+import re
+
+# a thread header: "12 Kommentare", "Comments (3)", "3 thoughts on", "Leserkommentare", "Kommentar schreiben"
+_HEADER = re.compile(
+    r"^(?:\d+\s+)?(?:kommentare?|comments?|leserkommentare|reader comments|responses?|reactions?|reacties"
+    r"|commentaires?|commenti|comentarios?|antworten|replies)\s*(?:\(\d+\)|:)?\s*$"
+    r"|^\d+\s+(?:thoughts? on|responses? to|kommentare? zu|comments? on)\b"
+    r"|^(?:kommentar|comment)\s+(?:schreiben|verfassen|abgeben|hinzufügen)\b"
+    r"|^(?:leave a (?:reply|comment)|schreibe einen kommentar|hinterlasse einen kommentar|post a comment"
+    r"|join the discussion|diskutieren sie mit)\b", re.I)
+# a numbered or attributed comment: "#1 Kommentar von Naru-chan", "Kommentar von Jane", "Comment by Jane"
+_ATTRIBUTED = re.compile(r"^(?:#\d+\s+)?(?:kommentar|comment|antwort|reply|réponse)\s+(?:von|by|de|par)\s+\S", re.I)
+# a user name and a time stamp alone on a line: "Kritiker2010 06.11.2023, 13.47 Uhr", "jane says: May 3, 2021 at 9:12"
+_USER_STAMP = re.compile(
+    r"^\S{2,40}(?:\s+(?:says|sagt|schreibt|meint|wrote|schrieb):?)?\s+(?:am\s+)?"
+    r"(?:\d{1,2}\.\s?\d{1,2}\.\s?\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}\.?\s+\w+\.?\s+\d{4}|\w+\.?\s+\d{1,2},?\s+\d{4})"
+    r",?\s*(?:(?:um|at|à)\s+)?(?:\d{1,2}[.:]\d{2}\s*(?:uhr|h|am|pm)?)?\s*(?:\S{0,3})?$", re.I)
+_MIN_SHARE = 0.5  # a thread starts in the second half of the text
+
+
+def is_comment_marker(line: str) -> bool:
+    """Whether ``line`` opens a comment thread or a single comment."""
+    line = " ".join(line.split())
+    return bool(_HEADER.search(line) or _ATTRIBUTED.search(line) or _USER_STAMP.match(line))
+
+
+def cut_comments(lines: list[str]) -> list[str]:
+    """``lines`` up to the first comment marker in the second half of the text (by characters)."""
+    total = sum(len(line) for line in lines)
+    seen = 0
+    for i, line in enumerate(lines):
+        if i and seen >= _MIN_SHARE * total and is_comment_marker(line):
+            return lines[:i]
+        seen += len(line)
+    return lines
