@@ -30,6 +30,8 @@ from pipelines.extract.text import best_text, main_text, page_metadata, split_li
 from pipelines.extract.limits import MIN_PARAGRAPHS, MIN_TEXT_CHARS
 from pipelines.items import ExtractedPage
 
+SINGLE_PARAGRAPH_FACTOR = 2
+
 
 
 def _dedupe(values: list[str]) -> list[str]:
@@ -78,7 +80,10 @@ def extract_article(body: bytes | str, url: str, encoding: str | None = None, *,
     headings += [" ".join(h.text_content().split()) for h in tree.iter("h1")][:2]
     main = main_text(tree, url, text, headings)
     lines = split_lines(main)
-    if text_weight(main) < min_chars or len(lines) < min_paragraphs or is_listing(tree, lines):
+    weight = text_weight(main)
+    # one long paragraph is an article too (a wire brief, a page whose text has no paragraph breaks)
+    too_few = len(lines) < min_paragraphs and weight < SINGLE_PARAGRAPH_FACTOR * max(min_chars, MIN_TEXT_CHARS)
+    if weight < min_chars or too_few or is_listing(tree, lines):
         return None
 
     published, published_from = published_date(tree, objects, meta, page.date, url)

@@ -19,6 +19,7 @@ from pipelines.extract.sections import merge_sections
 DATE_PARAMS: dict[str, Any] = {"extensive_search": False, "original_date": True}
 # the precision pass is preferred unless it lost this share of the balanced pass's text
 PRECISION_MIN_SHARE = 0.5
+SHORT_TEXT_CHARS = 1000
 MIN_PARAGRAPH_CHARS = 40  # shorter <p> are bylines, captions and buttons, not article text
 _WORD = re.compile(r"\w+")
 
@@ -84,7 +85,9 @@ def best_text(tree: HtmlElement, url: str | None) -> str | None:
     """The better of the precision and balanced passes' texts; None when trafilatura finds no text."""
     precise_doc = run_trafilatura(tree, url, precision=True)
     precise = precise_doc.text if precise_doc is not None and precise_doc.text else ""
-    if not needs_balanced(tree, precise):
+    # a short precision text is checked against the balanced pass too: on pages whose text is not in <p>
+    # the paragraph count cannot tell that the precision pass kept only a fragment of it
+    if len(precise) >= SHORT_TEXT_CHARS and not needs_balanced(tree, precise):
         return precise
     balanced_doc = run_trafilatura(tree, url)
     if balanced_doc is None:

@@ -261,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
                                              "ours": {f: v for f, v in (ours[k] or {}).items() if f != "text"},
                                              "plain": {f: v for f, v in (plain[k] or {}).items() if f != "text"},
                                              "ours_text": (ours[k] or {}).get("text"),
+                                             "plain_text": (plain[k] or {}).get("text"),
                                              "truth_text": fundus_text(truth[k]) if args.set == "fundus" else None}
                                          for k in truth}, ensure_ascii=False, indent=1), encoding="utf-8")
     if args.check:
