@@ -39,12 +39,21 @@ def published_date(tree: HtmlElement, objects: list[dict[str, Any]], meta: dict[
     """(published date in ISO 8601, its source from ``PUBLISHED_FROM``), or (None, None)."""
     modified = first_date(objects, meta, "dateModified", MODIFIED_META)
     article_objects = [o for o in objects if str(o.get("@type", "")).lower() != "webpage"]
-    if date := first_date(article_objects, {}, "datePublished", ()):
-        return date, "jsonld"
-    if date := first_date([], meta, "datePublished", PUBLISHED_META):
-        return date, "meta"
+    # the first dated article object only: a live blog's updates are article objects nested in it
+    declared = [(first_date(article_objects, {}, "datePublished", ()), "jsonld")]
+    declared += [(normalize_date(meta.get(key)), "meta") for key in PUBLISHED_META]
+    declared = [(date, source) for date, source in declared if date]
+    htmldate = normalize_date(guessed)
+    # the page's own publication fields disagree (a re-published story keeps its first date in one of
+    # them): htmldate's reading of the whole page arbitrates, when it sides with one of them
+    if htmldate and _days_apart([date for date, _ in declared]) > 1:
+        for date, source in declared:
+            if date[:10] == htmldate[:10]:
+                return date, source
+    if declared:
+        return declared[0]
     # a WebPage's own date is the page's, not necessarily the article's: it comes after htmldate
-    candidates = [(normalize_date(guessed), "htmldate"), (first_date(objects, {}, "datePublished", ()), "jsonld")]
+    candidates = [(htmldate, "htmldate"), (first_date(objects, {}, "datePublished", ()), "jsonld")]
     for date, source in candidates:
         if date and not (modified and date == modified and source == "jsonld"):
             return date, source
@@ -53,6 +62,18 @@ def published_date(tree: HtmlElement, objects: list[dict[str, Any]], meta: dict[
     if date := url_date(url):
         return date, "url"
     return None, None
+
+
+def _days_apart(dates: list[str]) -> int:
+    """Days between the earliest and the latest of ``dates`` by calendar date (time zones differ, so
+    one day apart can be the same instant)."""
+    days = []
+    for date in dates:
+        try:
+            days.append(datetime.fromisoformat(date[:10]).toordinal())
+        except ValueError:
+            continue
+    return max(days) - min(days) if days else 0
 
 
 def after(date: str | None, fetched_at: str | None) -> bool:
