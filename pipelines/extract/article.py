@@ -11,6 +11,7 @@ from typing import Any
 from lxml.html import HtmlElement
 
 from pipelines.extract.authors import jsonld_authors, page_authors
+from pipelines.extract.comments import drop_comment_sections
 from pipelines.extract.dates import published_date
 from pipelines.extract.html import decode_body, parse_html
 from pipelines.extract.listing import is_listing
@@ -68,6 +69,7 @@ def extract_article(body: bytes | str, url: str, encoding: str | None = None, *,
     tree = parse_html(text) if text is not None else None
     if tree is None:
         return None
+    drop_comment_sections(tree)  # before any text is read: metadata never comes from a reader's comment
     text = best_text(tree, url)
     if text is None:
         return None

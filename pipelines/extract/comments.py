@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from lxml.html import HtmlElement
+
 # a thread header: "12 Kommentare", "Comments (3)", "3 thoughts on", "Leserkommentare", "Kommentar schreiben"
 _HEADER = re.compile(
     r"^(?:\d+\s+)?(?:kommentare?|comments?|leserkommentare|reader comments|responses?|reactions?|reacties"
@@ -43,3 +45,38 @@ def cut_comments(lines: list[str]) -> list[str]:
             return lines[:i]
         seen += len(line)
     return lines
+
+
+# a class or id token naming a comment thread or one comment ("comments", "comment-item", "kb-comments",
+# "kommentar_244973", "disqus_thread"), but not a link, counter or switch about comments
+_COMMENT_TOKEN = re.compile(r"(?:^|[-_])(?:comments?|kommentare?|kommentarer|commentaires?|commenti|comentarios?"
+                            r"|disqus|reader-?comments|user-?comments|comment-?list|commentlist)(?:$|[-_\d])", re.I)
+_NOT_THREAD = re.compile(r"open|closed|count|link|number|num|icon|button|btn|status|teaser|meta|toggle|share"
+                         r"|trigger|badge|bubble|cta|nav", re.I)
+# never a container that holds most of the page's text: that is the article itself, whatever its name
+_MAX_THREAD_SHARE = 0.5
+
+
+def _names_thread(element: HtmlElement) -> bool:
+    tokens = (element.get("class") or "").split() + [element.get("id") or ""]
+    return any(_COMMENT_TOKEN.search(token) and not _NOT_THREAD.search(token) for token in tokens if token)
+
+
+def drop_comment_sections(tree: HtmlElement) -> int:
+    """Remove comment threads from ``tree`` (elements a class or id names as comments, below <body>);
+    returns how many were removed. trafilatura misses threads whose markup it does not know."""
+    body = tree.find(".//body")
+    if body is None:
+        return 0
+    total = len(body.text_content() or "")
+    found = [el for el in body.iterdescendants() if isinstance(el.tag, str) and el.tag not in ("html", "body", "main")
+             and _names_thread(el)]
+    removed = 0
+    for element in found:
+        if element.getparent() is None or any(a in found for a in element.iterancestors()):
+            continue  # already gone with an enclosing thread
+        if len(element.text_content() or "") > _MAX_THREAD_SHARE * total:
+            continue
+        element.drop_tree()
+        removed += 1
+    return removed
