@@ -31,7 +31,7 @@ from pipelines.extract.text import best_text, main_text, page_metadata, split_li
 from pipelines.extract.limits import MIN_PARAGRAPHS, MIN_TEXT_CHARS
 from pipelines.items import ExtractedPage
 
-SINGLE_PARAGRAPH_FACTOR = 2
+SINGLE_PARAGRAPH_FACTOR = 1.5
 
 
 

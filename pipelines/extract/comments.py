@@ -48,10 +48,11 @@ def cut_comments(lines: list[str]) -> list[str]:
 
 
 # a class or id token naming a comment thread or one comment ("comments", "comment-item", "kb-comments",
-# "kommentar_244973", "disqus_thread"), but not a link, counter or switch about comments
-_COMMENT_TOKEN = re.compile(r"(?:^|[-_])(?:comments?|kommentare?|kommentarer|commentaires?|commenti|comentarios?"
+# "kommentar_244973", "disqus_thread"), but not a link, counter or switch about comments, nor a category
+# ("category-kommentar": in German a "Kommentar" is also an opinion piece)
+_COMMENT_TOKEN = re.compile(r"(?:^|[-_])(?:comments?|kommentare|kommentar[-_]?\d|kommentarer|commentaires?|commenti|comentarios?"
                             r"|disqus|reader-?comments|user-?comments|comment-?list|commentlist)(?:$|[-_\d])", re.I)
-_NOT_THREAD = re.compile(r"open|closed|count|link|number|num|icon|button|btn|status|teaser|meta|toggle|share"
+_NOT_THREAD = re.compile(r"^(?:category|tag|term|type|format|section|rubrik|ressort)[-_]|[-_]term\b|open|closed|count|link|number|num|icon|button|btn|status|teaser|meta|toggle|share"
                          r"|trigger|badge|bubble|cta|nav", re.I)
 # never a container that holds most of the page's text: that is the article itself, whatever its name
 _MAX_THREAD_SHARE = 0.5
