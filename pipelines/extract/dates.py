@@ -34,6 +34,17 @@ def url_date(url: str | None) -> str | None:
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
+def _origin(date: str, source: str, tree: HtmlElement, url: str | None) -> str:
+    """htmldate reads URLs and visible datelines too: say so when its date is the URL's or the dateline's."""
+    if source != "htmldate":
+        return source
+    if url_date(url) == date[:10]:
+        return "url"
+    if visible_date(tree) == date[:10]:
+        return "dateline"
+    return source
+
+
 def published_date(tree: HtmlElement, objects: list[dict[str, Any]], meta: dict[str, str], guessed: str | None,
                    url: str | None) -> tuple[str | None, str | None]:
     """(published date in ISO 8601, its source from ``PUBLISHED_FROM``), or (None, None)."""
@@ -56,7 +67,7 @@ def published_date(tree: HtmlElement, objects: list[dict[str, Any]], meta: dict[
     candidates = [(htmldate, "htmldate"), (first_date(objects, {}, "datePublished", ()), "jsonld")]
     for date, source in candidates:
         if date and not (modified and date == modified and source == "jsonld"):
-            return date, source
+            return date, _origin(date, source, tree, url)
     if date := visible_date(tree):
         return date, "dateline"
     if date := url_date(url):
