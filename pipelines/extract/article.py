@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from lxml.html import HtmlElement
+from trafilatura.metadata import extract_author
 
 from pipelines.extract.authors import jsonld_authors, page_authors
 from pipelines.extract.comments import drop_comment_sections
@@ -91,7 +92,8 @@ def extract_article(body: bytes | str, url: str, encoding: str | None = None, *,
     published, published_from = published_date(tree, objects, meta, page.date, url)
     return ExtractedPage(
         title=title,
-        authors=page_authors(_author_sources(tree, objects, meta, page.author), site.names_site),
+        authors=page_authors(_author_sources(tree, objects, meta, page.author), site.names_site,
+                             lambda: (extract_author(tree) or "").split(";")),
         published=published,
         published_from=published_from,
         modified=first_date(objects, meta, "dateModified", MODIFIED_META),

@@ -7,12 +7,14 @@ holding only that gives way to the next one.
 """
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 # byline words in the languages of the registry and the benchmark sets; "by" may be glued to a role ("Posted by")
-_BY_ALWAYS = re.compile(r"^(?:(?:written|posted|reported|words|story|text|photos?|interview)\s+by|by|author|autor(?:in)?"
+_BY_ALWAYS = re.compile(r"^(?:(?:zeige\s+|view\s+)?(?:alle\s+|all\s+)?(?:beiträge|artikel|posts|articles)\s+(?:von|by)"
+                        r"|(?:written|posted|reported|words|story|text|photos?|interview)\s+by|by|author|autor(?:in)?|interview"
                         r"|auteur|text|texte|redaktion|verfasst von|geschrieben von|ein (?:beitrag|artikel) von"
                         r"|reportage|przez|autorstwa|skrevet af|skrevet av)\s*[:\-]?\s+", re.I)
 # conjunctions between co-authors: and, und, et, y, e, og, en, i, &, plus list punctuation
@@ -21,6 +23,7 @@ _EMAIL_OR_URL = re.compile(r"\S+@\S+|https?://\S+|www\.\S+|(?<!\S)@\w+|\S+\.(?:c
 # a parenthesised initials code or role, closed or cut ("Elena Oberholzer (obe", "Jane Roe (AFP)")
 _PAREN = re.compile(r"\s*[(\[][^)\]]*(?:[)\]]|$)")
 _MAX_WORDS = 6
+_DOMAIN_TAIL = re.compile(r"\s(?:de|com|ch|at|net|org|fr|it|es|nl|be|uk|co|info|eu)$", re.I)
 _SAYS = {"says", "sagt", "schreibt", "dit", "dice", "zegt", "wrote", "writes"}
 _MONTH_WORDS = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
 # words that are a role or a desk, not a person: a piece made only of them is dropped
@@ -54,6 +57,8 @@ def _is_name(piece: str) -> bool:
     words = piece.lower().split()
     if len(words) > _MAX_WORDS or piece.lower().rstrip(".") in _MONTH_WORDS:
         return False
+    if _DOMAIN_TAIL.search(piece):
+        return False  # "NDR de", "Jungefreiheit De": a domain name spelled out by a normaliser
     if words[-1] in _SAYS or any("admin" in word for word in words):
         return False  # "Art Edwards says": a reader's comment header; "wpadmin": a CMS account
     return not all(word.strip(".,:") in _ROLE_WORDS for word in words)
@@ -67,7 +72,7 @@ def clean_authors(raw: Iterable[str | None], names_site: Callable[[str], bool] |
     for value in raw:
         if not value:
             continue
-        value = _PAREN.sub(" ", _EMAIL_OR_URL.sub(" ", " ".join(value.split())))
+        value = _PAREN.sub(" ", _EMAIL_OR_URL.sub(" ", " ".join(html.unescape(value).split())))
         for piece in _SPLIT.split(_BY_ALWAYS.sub("", value.strip())):
             piece = _strip_byline(_INNER_BY.sub("", piece.strip())).strip(" \t-–—:,.·|()[]")
             piece = " ".join(piece.split())
@@ -101,15 +106,19 @@ def jsonld_authors(objects: list[dict[str, Any]]) -> list[str]:
     return []
 
 
-def page_authors(sources: Iterable[Iterable[str | None]], names_site: Callable[[str], bool]) -> list[str]:
-    """The people named by the first source that names anyone once cleaned (sources most trusted first)."""
+def page_authors(sources: Iterable[Iterable[str | None]], names_site: Callable[[str], bool],
+                 visible: Callable[[], Iterable[str | None]] | None = None) -> list[str]:
+    """The people named by the first source that names anyone once cleaned (sources most trusted first);
+    then the visible byline (``visible``, read only then: it is a search over a copy of the page)."""
     sources = [list(source) for source in sources]
     for source in sources:
         if names := clean_authors(source, names_site):
             return names
-    # nobody but the publisher is named: a wire or desk story that the publisher signs itself (as its
-    # structured data says; trafilatura's guess alone is too often the site's logo or domain)
-    for source in sources[:2]:
+    if visible is not None and (names := clean_authors(visible(), names_site)):
+        return names
+    # nobody but the site is named: a desk story the publisher signs itself, or a personal site whose
+    # name is its author's (a domain name is never kept: see _DOMAIN_TAIL)
+    for source in sources:
         if names := clean_authors(source):
             return names
     return []
