@@ -71,8 +71,10 @@ def test_publisher_is_not_an_author_unless_nobody_else_is_named() -> None:
     assert page_authors([["Riverside Herald"], ["Jane Roe"]], SITE.names_site) == ["Jane Roe"]
     # a desk story the publisher signs itself, as its structured data says: kept rather than nothing
     assert page_authors([["Riverside Herald"], []], SITE.names_site) == ["Riverside Herald"]
-    # trafilatura's guess alone (third source) naming the site is not trusted
-    assert page_authors([[], [], ["riverside-herald.example"]], SITE.names_site) == []
+    # a domain name spelled out ("Riverside-Herald de") is never an author
+    assert page_authors([[], [], ["Riverside-Herald de"]], SITE.names_site) == []
+    # the visible byline is read before falling back to the site's own name
+    assert page_authors([["Riverside Herald"]], SITE.names_site, lambda: ["By Mara Lind"]) == ["Mara Lind"]
 
 
 def test_comment_markers_and_cut() -> None:
