@@ -117,7 +117,9 @@ def split_lines(text: str) -> list[str]:
 
 # in-body teasers: "Related: <headline>", "READ MORE: ...", "DON'T MISS", "<headline> [VIDEO]"
 _TEASER = re.compile(r"^(?:related(?: \w+)?|read more|see more|see also|also read|read also|more|don'?t miss|"
-                     r"recommended(?: \w+)?|most read(?: in [\w ]+)?|also on \S+)\s*(?:[:|]|$)", re.I)
+                     r"recommended(?: \w+)?|most read(?: in [\w ]+)?|also on \S+|les også|læs også|läs också|lees ook"
+                     r"|lesen sie auch|lies auch|mehr zum thema|auch interessant|à lire aussi|lire aussi|leia também"
+                     r"|lee también|leggi anche|czytaj (?:też|także|również))\s*(?:[:|]|$)", re.I)
 # case matters here: an upper-case bracket tag closing a headline-length line marks a teaser link
 _TEASER_TAG = re.compile(r"\w.{20,}\[[A-Z ]{3,}\]\s*\|?$")
 # trailing furniture: sign-up boxes, share/follow prompts, copyright, tag lists, credits, contact lines
