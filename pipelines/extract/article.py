@@ -15,6 +15,7 @@ from pipelines.extract.authors import jsonld_authors, page_authors
 from pipelines.extract.comments import drop_comment_sections
 from pipelines.extract.dates import published_date
 from pipelines.extract.html import decode_body, parse_html
+from pipelines.extract.lead import visible_lead
 from pipelines.extract.listing import is_listing
 from pipelines.extract.meta import (
     MODIFIED_META,
@@ -82,6 +83,8 @@ def extract_article(body: bytes | str, url: str, encoding: str | None = None, *,
     headings = [title, page.title, ld_title, meta.get("og:title"), meta.get("twitter:title")]
     headings += [" ".join(h.text_content().split()) for h in tree.iter("h1")][:2]
     main = main_text(tree, url, text, headings)
+    if lead := visible_lead(tree, page.description, main):
+        main = f"{lead}\n{main}"
     lines = split_lines(main)
     weight = text_weight(main)
     # one long paragraph is an article too (a wire brief, a page whose text has no paragraph breaks)
