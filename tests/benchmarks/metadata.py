@@ -19,7 +19,8 @@ title, authors, date or text. Pages are split by a hash of their key into a deve
 a held-out part (~30%); figures are printed for all pages and for both parts.
 
 ``--check`` exits 1 when a figure of the whole set is below (wrong dates, comment leaks: above) the
-floors pinned in ``metadata_floor.json`` (2 when the benchmark data changed).
+floors pinned in ``metadata_floor.json`` (2 when the benchmark data changed); ``--pin`` writes this
+run's figures there (extraction is deterministic, so floors are pinned exactly, and only ever move up).
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ import gzip
 import hashlib
 import json
 import logging
+import math
 import re
 import sys
 import unicodedata
@@ -223,12 +225,28 @@ def check(name: str, bench: Path, ours: Score) -> int:
     return 0
 
 
+def pin(name: str, bench: Path, ours: Score) -> None:
+    """Pin ``ours`` as the set's floors; a figure never moves down (up for wrong dates and leaks)."""
+    floors = json.loads(FLOOR_FILE.read_text(encoding="utf-8")) if FLOOR_FILE.is_file() else {}
+    old = floors.get(name, {}) if floors.get(name, {}).get("bench_sha256") == bench_hash(bench) else {}
+    new: dict[str, Any] = {"bench_sha256": bench_hash(bench)}
+    for field in ("title", "authors", "date", "f1"):
+        new[field] = max(math.floor(getattr(ours, field) * 10000) / 10000, old.get(field, 0.0))  # never above the figure
+    for field in ("wrong_dates", "leaks"):
+        new[field] = min(getattr(ours, field), old.get(field, getattr(ours, field)))
+    floors[name] = new
+    FLOOR_FILE.write_text(json.dumps(floors, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"pinned {name}: {new}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run autonews and trafilatura alone on one set, print the table, optionally check the floors."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=sorted(SETS), required=True)
     parser.add_argument("--bench", type=Path, help="the set's directory (default ../shared/bench/<set>)")
     parser.add_argument("--check", action="store_true", help="exit 1 if below metadata_floor.json")
+    parser.add_argument("--pin", action="store_true",
+                        help="write this run's whole-set figures to metadata_floor.json (floors only move up)")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
     parser.add_argument("--dump", type=Path, help="write every page's truth and both results here (JSON)")
     args = parser.parse_args(argv)
@@ -264,8 +282,10 @@ def main(argv: list[str] | None = None) -> int:
                                              "plain_text": (plain[k] or {}).get("text"),
                                              "truth_text": fundus_text(truth[k]) if args.set == "fundus" else None}
                                          for k in truth}, ensure_ascii=False, indent=1), encoding="utf-8")
+    assert whole is not None
+    if args.pin:
+        pin(args.set, bench, whole)
     if args.check:
-        assert whole is not None
         return check(args.set, bench, whole)
     return 0
 
