@@ -59,7 +59,8 @@ class PageItem:
 
 @dataclass(slots=True)
 class ExtractedPage:
-    """What ``extract_article`` finds in one page: the record's content fields plus two hints."""
+    """What ``extract_article`` finds in one page: the record's content fields, the date's origin and
+    page-type flags, plus hints for later stages (declared languages, canonical, AMP canonical)."""
 
     title: str | None
     authors: list[str]

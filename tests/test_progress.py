@@ -18,7 +18,7 @@ def test_crawl_line_and_scrape_eta() -> None:
     stats = {"downloader/response_count": 120, "autonews/written": 80, "autonews/errors/total": 3}
     assert crawl_line(stats, 35, 48.4) == ("autonews: progress: pages fetched: 120, articles written: 80, queued: 35, "
                                            "rate: 48 pages/min, errors: 3")
-    line = scrape_line({"autonews/targets/done": 40, "item_scraped_count": 38}, 100, 20.0)
+    line = scrape_line({"autonews/targets/done": 40, "autonews/written": 38}, 100, 20.0)
     assert line == "autonews: progress: 40/100 done, 2.0 pages/s, ETA 0:00:30, articles: 38, errors: 0"
     assert "100/100 done" in scrape_line({"autonews/targets/done": 100}, 100, 5.0)
     assert "ETA 0:00:00" in scrape_line({"autonews/targets/done": 100}, 100, 5.0)
