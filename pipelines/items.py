@@ -42,6 +42,8 @@ class PageItem:
     """Languages declared by the Content-Language header, normalised."""
     feed_published: str | None = None
     """Publication date given by the feed or sitemap entry (ISO 8601), used when the page has none."""
+    feed_published_from: str = "feed"
+    """Where ``feed_published`` came from: ``feed`` or ``sitemap``."""
     expected_language: str | None = None
     """Language the registry expects of the source (a hint, reported on mismatch)."""
     source_domains: tuple[str, ...] = ()
@@ -57,17 +59,24 @@ class PageItem:
 
 @dataclass(slots=True)
 class ExtractedPage:
-    """What ``extract_article`` finds in one page: the record's content fields plus two hints."""
+    """What ``extract_article`` finds in one page: the record's content fields, the date's origin and
+    page-type flags, plus hints for later stages (declared languages, canonical, AMP canonical)."""
 
     title: str | None
     authors: list[str]
     published: str | None
+    published_from: str | None
+    """Where ``published`` came from: ``jsonld``, ``meta``, ``htmldate``, ``dateline`` or ``url`` (None: no date)."""
     modified: str | None
     description: str | None
     site_name: str | None
     image: str | None
     tags: list[str]
     text: str
+    flags: list[str]
+    """Page types found in the page: ``paywalled``, ``live_blog`` (``pipelines.extract.pagetype``)."""
+    amp_canonical: str | None
+    """The rel=canonical of an AMP page (``<html amp>``): the URL the article is recorded under."""
     declared_languages: list[str]
     """Languages the page declares about itself (``<html lang>``, og:locale, content-language meta)."""
     canonical_hint: str | None
@@ -96,6 +105,8 @@ class Article:
     image: str | None
     tags: list[str]
     text: str
+    published_from: str | None = None
+    """Where ``published`` came from (``pipelines.extract.dates.PUBLISHED_FROM``), None without a date."""
     declared_languages: tuple[str, ...] = ()
     """Page and Content-Language declarations together, normalised, in that order."""
     canonical_hint: str | None = None

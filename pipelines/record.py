@@ -15,8 +15,9 @@ from pipelines.sanitize import clean_value
 from pipelines.stats import count_error
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "article.schema.json"
-SCHEMA_VERSION = 2
-"""2: ``version`` and ``previous_fingerprint`` (updated articles are written again as new versions)."""
+SCHEMA_VERSION = 3
+"""2: ``version`` and ``previous_fingerprint`` (updated articles are written again as new versions).
+3: ``published_from`` (where the date came from); flags ``paywalled`` and ``live_blog``."""
 
 
 @lru_cache(maxsize=1)

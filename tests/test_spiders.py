@@ -98,6 +98,8 @@ def test_feed_entries_become_article_requests(spider: NewsSpider) -> None:
     assert out[0].meta["autonews_kind"] == "article" and out[0].meta["dont_cache"] is True
     assert out[0].meta["autonews_published"].startswith("2026-01-06T10:00:00")
     assert out[1].meta["autonews_published"] is None
+    # where the date came from travels with it: the record's published_from when the page has none
+    assert out[0].meta["autonews_published_from"] == "feed" and out[1].meta["autonews_published_from"] is None
     assert out[0].meta["autonews_language"] == "en"
 
 
@@ -105,6 +107,7 @@ def test_news_sitemap_keeps_publication_date(spider: NewsSpider) -> None:
     [request] = spider.parse_sitemap(respond(XmlResponse, "http://news.example/sitemap.xml", NEWS_SITEMAP))
     assert request.url == "http://news.example/2026/02/three/"
     assert request.meta["autonews_published"] == "2026-02-03T04:05:06+00:00"
+    assert request.meta["autonews_published_from"] == "sitemap"
 
 
 def test_sitemap_index_and_gzip_children(spider: NewsSpider) -> None:

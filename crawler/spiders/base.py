@@ -90,6 +90,7 @@ class NewsSpiderBase(scrapy.Spider):
             encoding=http_charset(response),
             content_languages=parse_declared([header_value(response, "Content-Language")]),
             feed_published=response.meta.get("autonews_published"),
+            feed_published_from=response.meta.get("autonews_published_from") or "feed",
             expected_language=response.meta.get("autonews_language"),
             source_domains=self.source_domains(source),
             etag=header_value(response, "ETag"),

@@ -128,8 +128,11 @@ class NewsSpider(NewsSpiderBase):
             meta={"autonews_kind": "discovery", "autonews_source": source.name, **meta},
         )
 
-    def entry_requests(self, entries: list[Entry], source: Source) -> Iterator[scrapy.Request]:
-        """Turn feed or sitemap entries into article requests: recent, on the source's hosts, within its cap."""
+    def entry_requests(self, entries: list[Entry], source: Source, origin: str = "feed") -> Iterator[scrapy.Request]:
+        """Turn feed or sitemap entries into article requests: recent, on the source's hosts, within its cap.
+
+        ``origin`` (``feed`` or ``sitemap``) travels with an entry's date: it is the record's
+        ``published_from`` when the page itself has no date."""
         # Entries found, before --since and the seen check: a drop means discovery broke (run health).
         self.crawler.stats.inc_value(f"autonews/source/{source.name}/entries", len(entries))
         for entry in entries:
@@ -140,7 +143,8 @@ class NewsSpider(NewsSpiderBase):
                 continue
             yield self.article_request(
                 entry.url, source.name,
-                autonews_published=entry.published, autonews_language=source.language,
+                autonews_published=entry.published, autonews_published_from=origin if entry.published else None,
+                autonews_language=source.language,
                 autonews_modified=entry.modified,  # a newer date re-fetches a stored article (middlewares/recheck.py)
             )
 
@@ -271,7 +275,7 @@ class NewsSpider(NewsSpiderBase):
                 continue
             if self.requestable(child.url, source, "off_domain_sitemap"):
                 yield self.discovery_request(child.url, source, self.parse_sitemap)
-        yield from self.entry_requests(result.entries, source)
+        yield from self.entry_requests(result.entries, source, "sitemap")
 
     def parse_section(self, response: Response) -> Iterator[scrapy.Request]:
         """Follow article links from a section page, as the source's allow/deny rules say."""

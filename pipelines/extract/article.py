@@ -5,25 +5,35 @@ No Scrapy here: pool workers import this module (see ``pipelines.pool``).
 from __future__ import annotations
 
 
-from pipelines.extract.authors import clean_authors
-from pipelines.extract.dateline import visible_date
+from collections.abc import Iterator
+from typing import Any
+
+from lxml.html import HtmlElement
+from trafilatura.metadata import extract_author
+
+from pipelines.extract.authors import jsonld_authors, page_authors
+from pipelines.extract.comments import drop_comment_sections
+from pipelines.extract.dates import published_date
 from pipelines.extract.html import decode_body, parse_html
+from pipelines.extract.lead import visible_lead
 from pipelines.extract.listing import is_listing
 from pipelines.extract.meta import (
     MODIFIED_META,
-    PUBLISHED_META,
     canonical_url,
     declared_languages,
     first_date,
     jsonld_objects,
     keywords,
     meta_values,
-    normalize_date,
-    raw_authors,
+    meta_authors,
 )
+from pipelines.extract.pagetype import amp_canonical, page_flags
+from pipelines.extract.title import SiteMatcher, page_title, site_names
 from pipelines.extract.text import best_text, main_text, page_metadata, split_lines
 from pipelines.extract.limits import MIN_PARAGRAPHS, MIN_TEXT_CHARS
 from pipelines.items import ExtractedPage
+
+SINGLE_PARAGRAPH_FACTOR = 1.5
 
 
 
@@ -39,6 +49,16 @@ def _dedupe(values: list[str]) -> list[str]:
     return out
 
 
+def _author_sources(tree: HtmlElement, objects: list[dict[str, Any]], meta: dict[str, str],
+                    guessed: str | None) -> Iterator[list[str]]:
+    """Author candidates, most trusted first: JSON-LD, <meta>, trafilatura's guess (which reads the visible
+    byline). ``tree`` is kept for bylines read from the page itself; a plain visible-byline search was
+    measured and lost (it returns follow buttons and logos)."""
+    yield jsonld_authors(objects)
+    yield meta_authors(meta)
+    yield (guessed or "").split(";")
+
+
 def extract_article(body: bytes | str, url: str, encoding: str | None = None, *, min_chars: int = MIN_TEXT_CHARS,
                     min_paragraphs: int = MIN_PARAGRAPHS) -> ExtractedPage | None:
     """Extract text and metadata from one HTML page; None when it is not an article.
@@ -51,32 +71,42 @@ def extract_article(body: bytes | str, url: str, encoding: str | None = None, *,
     tree = parse_html(text) if text is not None else None
     if tree is None:
         return None
+    drop_comment_sections(tree)  # before any text is read: metadata never comes from a reader's comment
     text = best_text(tree, url)
     if text is None:
         return None
     page = page_metadata(tree, url)
     objects, meta = jsonld_objects(tree), meta_values(tree)
     ld_title = next((o["headline"] for o in objects if isinstance(o.get("headline"), str)), None)
-    title = page.title or ld_title or None
-    headings = [title, ld_title, meta.get("og:title"), meta.get("twitter:title")]
+    site = SiteMatcher(site_names(tree, objects, meta), url)
+    title = page_title(tree, objects, meta, site, page.title or ld_title)
+    headings = [title, page.title, ld_title, meta.get("og:title"), meta.get("twitter:title")]
     headings += [" ".join(h.text_content().split()) for h in tree.iter("h1")][:2]
     main = main_text(tree, url, text, headings)
+    if lead := visible_lead(tree, page.description, main):
+        main = f"{lead}\n{main}"
     lines = split_lines(main)
-    if text_weight(main) < min_chars or len(lines) < min_paragraphs or is_listing(tree, lines):
+    weight = text_weight(main)
+    # one long paragraph is an article too (a wire brief, a page whose text has no paragraph breaks)
+    too_few = len(lines) < min_paragraphs and weight < SINGLE_PARAGRAPH_FACTOR * max(min_chars, MIN_TEXT_CHARS)
+    if weight < min_chars or too_few or is_listing(tree, lines):
         return None
 
-    published = (first_date(objects, meta, "datePublished", PUBLISHED_META) or normalize_date(page.date)
-                 or visible_date(tree))
+    published, published_from = published_date(tree, objects, meta, page.date, url)
     return ExtractedPage(
         title=title,
-        authors=clean_authors(raw_authors(objects, meta) or (page.author or "").split(";")),
+        authors=page_authors(_author_sources(tree, objects, meta, page.author), site.names_site,
+                             lambda: (extract_author(tree) or "").split(";")),
         published=published,
+        published_from=published_from,
         modified=first_date(objects, meta, "dateModified", MODIFIED_META),
         description=page.description or None,
         site_name=page.sitename or None,
         image=page.image or None,
         tags=_dedupe(list(page.categories or []) + list(page.tags or []) + keywords(objects, meta)),
         text=main,
+        flags=page_flags(tree, meta, title, main),
+        amp_canonical=amp_canonical(tree, url),
         declared_languages=declared_languages(tree, meta),
         canonical_hint=canonical_url(tree, meta, url),
     )

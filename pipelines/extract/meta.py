@@ -38,6 +38,18 @@ def _walk(obj: Any) -> Iterator[dict[str, Any]]:
             yield from _walk(value)
 
 
+def jsonld_all(tree: HtmlElement) -> list[dict[str, Any]]:
+    """Every JSON-LD object of the page, whatever its type (nested ones included)."""
+    found: list[dict[str, Any]] = []
+    for script in tree.iterfind('.//script[@type="application/ld+json"]'):
+        try:
+            data = json.loads(script.text or "", strict=False)
+        except ValueError:
+            continue
+        found.extend(_walk(data))
+    return found
+
+
 def jsonld_objects(tree: HtmlElement) -> list[dict[str, Any]]:
     """All JSON-LD objects of the page whose @type is an article-like type, most specific first."""
     found: list[tuple[int, dict[str, Any]]] = []
@@ -112,6 +124,11 @@ def raw_authors(objects: list[dict[str, Any]], meta: dict[str, str]) -> list[str
         if names := _names(obj.get("author") or obj.get("creator")):
             return names
     return [meta[key] for key in _AUTHOR_META if key in meta and not meta[key].startswith("http")][:1]
+
+
+def meta_authors(meta: dict[str, str]) -> list[str]:
+    """Every author declared in <meta> (profile URLs skipped: article:author is often one)."""
+    return [meta[key] for key in _AUTHOR_META if key in meta and not meta[key].startswith("http")]
 
 
 def keywords(objects: list[dict[str, Any]], meta: dict[str, str]) -> list[str]:

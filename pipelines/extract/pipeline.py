@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import fields as fields_of
 from functools import partial
+from urllib.parse import urlsplit
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
 from pipelines.extract.article import extract_article
+from pipelines.extract.dates import after
 from pipelines.extract.limits import MIN_TEXT_CHARS
 from pipelines.items import Article, ExtractedPage, PageItem
 from pipelines.language.codes import parse_declared
@@ -18,22 +20,43 @@ from pipelines.sanitize import clean_value
 
 
 #: What extraction finds that the article keeps as it is.
-CONTENT_FIELDS = tuple(f.name for f in fields_of(ExtractedPage) if f.name not in ("published", "declared_languages"))
+CONTENT_FIELDS = tuple(f.name for f in fields_of(ExtractedPage)
+                       if f.name not in ("published", "published_from", "declared_languages", "flags", "amp_canonical"))
+
+
+def _amp_target(page: PageItem, canonical: str | None) -> str | None:
+    """An AMP page's canonical URL when it is on the page's own host or the source's domains (a canonical
+    elsewhere is not believed: it could name another source's article)."""
+    host = (urlsplit(canonical or "").hostname or "").lower()
+    if not host:
+        return None
+    own = {(urlsplit(page.url).hostname or "").lower(), *page.source_domains}
+    own_hosts = {h.removeprefix("www.") for h in own if h}
+    bare = host.removeprefix("www.")
+    if any(bare == h or bare.endswith("." + h) or h.endswith("." + bare) for h in own_hosts):
+        return canonical
+    return None
 
 
 def to_article(page: PageItem, fields: ExtractedPage) -> Article:
     """Merge a page and what extraction found in it into an article.
 
-    The page's own date wins over the feed's; a page with neither is flagged ``no_date``.
+    The page's own date wins over the feed's (or sitemap's); ``published_from`` says which it is. A date
+    later than the fetch is not a publication date and is dropped. A page with no date is flagged
+    ``no_date``; the page types extraction found (``paywalled``, ``live_blog``) are flags too.
     Strings are cleaned (``pipelines.sanitize``).
     Declared languages: the page's, then the Content-Language header's.
     """
-    published = fields.published or page.feed_published
+    published, published_from = fields.published, fields.published_from
+    if after(published, page.fetched_at):
+        published = published_from = None
+    if not published and page.feed_published and not after(page.feed_published, page.fetched_at):
+        published, published_from = page.feed_published, page.feed_published_from
     # Page text can hold lone surrogates (JSON-LD escapes) and control characters: cleaned here,
     # before dedupe claims the article, so its record can always be written.
     content = {name: clean_value(getattr(fields, name)) for name in CONTENT_FIELDS}
     return Article(
-        url=page.url,
+        url=_amp_target(page, fields.amp_canonical) or page.url,
         request_url=page.request_url,
         source=page.source,
         fetched_at=page.fetched_at,
@@ -44,8 +67,9 @@ def to_article(page: PageItem, fields: ExtractedPage) -> Article:
         recheck=page.recheck,
         **content,
         published=published,
+        published_from=published_from,
         declared_languages=parse_declared([*fields.declared_languages, *page.content_languages]),
-        flags=[] if published else ["no_date"],
+        flags=list(fields.flags) + ([] if published else ["no_date"]),
     )
 
 

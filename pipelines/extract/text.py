@@ -12,12 +12,14 @@ import trafilatura
 from lxml.html import HtmlElement
 from trafilatura.metadata import extract_metadata
 
+from pipelines.extract.comments import cut_comments
 from pipelines.extract.sections import merge_sections
 
 # no date may be invented from a copyright line: htmldate's extensive search is what reads those
 DATE_PARAMS: dict[str, Any] = {"extensive_search": False, "original_date": True}
 # the precision pass is preferred unless it lost this share of the balanced pass's text
 PRECISION_MIN_SHARE = 0.5
+SHORT_TEXT_CHARS = 1000
 MIN_PARAGRAPH_CHARS = 40  # shorter <p> are bylines, captions and buttons, not article text
 _WORD = re.compile(r"\w+")
 
@@ -83,7 +85,9 @@ def best_text(tree: HtmlElement, url: str | None) -> str | None:
     """The better of the precision and balanced passes' texts; None when trafilatura finds no text."""
     precise_doc = run_trafilatura(tree, url, precision=True)
     precise = precise_doc.text if precise_doc is not None and precise_doc.text else ""
-    if not needs_balanced(tree, precise):
+    # a short precision text is checked against the balanced pass too: on pages whose text is not in <p>
+    # the paragraph count cannot tell that the precision pass kept only a fragment of it
+    if len(precise) >= SHORT_TEXT_CHARS and not needs_balanced(tree, precise):
         return precise
     balanced_doc = run_trafilatura(tree, url)
     if balanced_doc is None:
@@ -113,7 +117,9 @@ def split_lines(text: str) -> list[str]:
 
 # in-body teasers: "Related: <headline>", "READ MORE: ...", "DON'T MISS", "<headline> [VIDEO]"
 _TEASER = re.compile(r"^(?:related(?: \w+)?|read more|see more|see also|also read|read also|more|don'?t miss|"
-                     r"recommended(?: \w+)?|most read(?: in [\w ]+)?|also on \S+)\s*(?:[:|]|$)", re.I)
+                     r"recommended(?: \w+)?|most read(?: in [\w ]+)?|also on \S+|les også|læs også|läs också|lees ook"
+                     r"|lesen sie auch|lies auch|mehr zum thema|auch interessant|à lire aussi|lire aussi|leia também"
+                     r"|lee también|leggi anche|czytaj (?:też|także|również))\s*(?:[:|]|$)", re.I)
 # case matters here: an upper-case bracket tag closing a headline-length line marks a teaser link
 _TEASER_TAG = re.compile(r"\w.{20,}\[[A-Z ]{3,}\]\s*\|?$")
 # trailing furniture: sign-up boxes, share/follow prompts, copyright, tag lists, credits, contact lines
@@ -190,7 +196,7 @@ def clean_text(text: str, headings: list[str | None] | None = None) -> str:
         lines.pop(0)
         head += 1
     lines = [line for line in lines if not (_TEASER.search(line) or _TEASER_TAG.search(line))]
-    lines = _cut_footer(lines)
+    lines = cut_comments(_cut_footer(lines))
     dropped = 0
     while len(lines) > 1 and dropped < _MAX_TAIL_LINES and _TAIL.search(lines[-1]):
         lines.pop()
