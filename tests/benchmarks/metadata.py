@@ -31,7 +31,6 @@ import hashlib
 import json
 import logging
 import math
-import re
 import sys
 import unicodedata
 from collections.abc import Callable
