@@ -1,4 +1,4 @@
-"""No pickle crosses a trust boundary; state, cache and lock files are private (issue 11).
+"""No pickle crosses a trust boundary; state, cache and lock files are private (issue 11, rows 3 and 7).
 
 Attacks reproduced here, each with a payload whose ``__reduce__`` creates a marker file (a
 control proves the payload is live: plain pickle runs it):
