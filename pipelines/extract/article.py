@@ -9,8 +9,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from lxml.html import HtmlElement
-from trafilatura.metadata import extract_author
-
 from pipelines.extract.authors import jsonld_authors, page_authors
 from pipelines.extract.comments import drop_comment_sections
 from pipelines.extract.dates import published_date
@@ -29,7 +27,8 @@ from pipelines.extract.meta import (
 )
 from pipelines.extract.pagetype import amp_canonical, page_flags
 from pipelines.extract.title import SiteMatcher, page_title, site_names
-from pipelines.extract.text import best_text, main_text, page_metadata, split_lines
+from pipelines.extract.pagemeta import PageMetadata
+from pipelines.extract.text import best_text, main_text, split_lines
 from pipelines.extract.limits import MIN_PARAGRAPHS, MIN_TEXT_CHARS
 from pipelines.items import ExtractedPage
 
@@ -49,14 +48,13 @@ def _dedupe(values: list[str]) -> list[str]:
     return out
 
 
-def _author_sources(tree: HtmlElement, objects: list[dict[str, Any]], meta: dict[str, str],
-                    guessed: str | None) -> Iterator[list[str]]:
+def _author_sources(objects: list[dict[str, Any]], meta: dict[str, str], page: PageMetadata) -> Iterator[list[str]]:
     """Author candidates, most trusted first: JSON-LD, <meta>, trafilatura's guess (which reads the visible
-    byline). ``tree`` is kept for bylines read from the page itself; a plain visible-byline search was
-    measured and lost (it returns follow buttons and logos)."""
+    byline, so it is only computed when the first two name nobody). A plain visible-byline search of our
+    own was measured and lost (it returns follow buttons and logos)."""
     yield jsonld_authors(objects)
     yield meta_authors(meta)
-    yield (guessed or "").split(";")
+    yield (page.author or "").split(";")
 
 
 def extract_article(body: bytes | str, url: str, encoding: str | None = None, *, min_chars: int = MIN_TEXT_CHARS,
@@ -75,7 +73,7 @@ def extract_article(body: bytes | str, url: str, encoding: str | None = None, *,
     text = best_text(tree, url)
     if text is None:
         return None
-    page = page_metadata(tree, url)
+    page = PageMetadata(tree, url)
     objects, meta = jsonld_objects(tree), meta_values(tree)
     ld_title = next((o["headline"] for o in objects if isinstance(o.get("headline"), str)), None)
     site = SiteMatcher(site_names(tree, objects, meta), url)
@@ -92,11 +90,11 @@ def extract_article(body: bytes | str, url: str, encoding: str | None = None, *,
     if weight < min_chars or too_few or is_listing(tree, lines):
         return None
 
-    published, published_from = published_date(tree, objects, meta, page.date, url)
+    published, published_from = published_date(tree, objects, meta, lambda: page.date, url)
     return ExtractedPage(
         title=title,
-        authors=page_authors(_author_sources(tree, objects, meta, page.author), site.names_site,
-                             lambda: (extract_author(tree) or "").split(";")),
+        authors=page_authors(_author_sources(objects, meta, page), site.names_site,
+                             lambda: (page.visible_author or "").split(";")),
         published=published,
         published_from=published_from,
         modified=first_date(objects, meta, "dateModified", MODIFIED_META),

@@ -110,15 +110,16 @@ def page_authors(sources: Iterable[Iterable[str | None]], names_site: Callable[[
                  visible: Callable[[], Iterable[str | None]] | None = None) -> list[str]:
     """The people named by the first source that names anyone once cleaned (sources most trusted first);
     then the visible byline (``visible``, read only then: it is a search over a copy of the page)."""
-    sources = [list(source) for source in sources]
-    for source in sources:
-        if names := clean_authors(source, names_site):
+    read: list[list[str | None]] = []
+    for source in sources:  # lazily: a later source (trafilatura's byline search) may be costly
+        read.append(list(source))
+        if names := clean_authors(read[-1], names_site):
             return names
     if visible is not None and (names := clean_authors(visible(), names_site)):
         return names
     # nobody but the site is named: a desk story the publisher signs itself, or a personal site whose
     # name is its author's (a domain name is never kept: see _DOMAIN_TAIL)
-    for source in sources:
+    for source in read:
         if names := clean_authors(source):
             return names
     return []

@@ -9,6 +9,7 @@ htmldate's) is not taken when it is just the page's declared modification date. 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -45,24 +46,28 @@ def _origin(date: str, source: str, tree: HtmlElement, url: str | None) -> str:
     return source
 
 
-def published_date(tree: HtmlElement, objects: list[dict[str, Any]], meta: dict[str, str], guessed: str | None,
-                   url: str | None) -> tuple[str | None, str | None]:
-    """(published date in ISO 8601, its source from ``PUBLISHED_FROM``), or (None, None)."""
+def published_date(tree: HtmlElement, objects: list[dict[str, Any]], meta: dict[str, str],
+                   guess: Callable[[], str | None], url: str | None) -> tuple[str | None, str | None]:
+    """(published date in ISO 8601, its source from ``PUBLISHED_FROM``), or (None, None).
+
+    ``guess`` returns htmldate's reading of the page; it is only called when the page declares no date or
+    its declared dates disagree (it searches a copy of the whole page).
+    """
     modified = first_date(objects, meta, "dateModified", MODIFIED_META)
     article_objects = [o for o in objects if str(o.get("@type", "")).lower() != "webpage"]
     # the first dated article object only: a live blog's updates are article objects nested in it
     declared = [(first_date(article_objects, {}, "datePublished", ()), "jsonld")]
     declared += [(normalize_date(meta.get(key)), "meta") for key in PUBLISHED_META]
     declared = [(date, source) for date, source in declared if date]
-    htmldate = normalize_date(guessed)
     # the page's own publication fields disagree (a re-published story keeps its first date in one of
     # them): htmldate's reading of the whole page arbitrates, when it sides with one of them
-    if htmldate and _days_apart([date for date, _ in declared]) > 1:
+    if _days_apart([date for date, _ in declared]) > 1 and (htmldate := normalize_date(guess())):
         for date, source in declared:
             if date[:10] == htmldate[:10]:
                 return date, source
     if declared:
         return declared[0]
+    htmldate = normalize_date(guess())
     # a WebPage's own date is the page's, not necessarily the article's: it comes after htmldate
     candidates = [(htmldate, "htmldate"), (first_date(objects, {}, "datePublished", ()), "jsonld")]
     for date, source in candidates:

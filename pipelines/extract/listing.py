@@ -38,22 +38,36 @@ def _has_linked_heading(element: HtmlElement) -> bool:
     return False
 
 
-def teaser_line_share(tree: HtmlElement, lines: list[str]) -> float:
-    """Share of ``lines`` found in a block (parent or grandparent) next to a linked headline."""
-    wanted, teasers = set(lines), 0
+def teaser_line_share(tree: HtmlElement, lines: list[str], stop_at: float | None = None) -> float:
+    """Share of ``lines`` found in a block (parent or grandparent) next to a linked headline.
+
+    With ``stop_at``, the search ends as soon as the share is known to be below it or to reach it, and
+    the share returned is only right on that side of ``stop_at`` (an article's body settles it halfway).
+    """
+    wanted, teasers, others = set(lines), 0, 0
+    total = max(1, len(lines))
+    shortest = min((len(line) for line in wanted), default=0)
     for element in tree.iter("p", "li", "span", "div"):
         if not wanted:
             break
-        text = _norm(element.text_content())
+        raw = element.text_content()
+        if len(raw) < shortest:  # normalising only shortens a text
+            continue
+        text = _norm(raw)
         if text not in wanted:
             continue
         wanted.discard(text)
         parent = element.getparent()
         blocks = [parent, parent.getparent() if parent is not None else None]
         # a teaser block is small: one summary next to its headline, not an article body with inline links
-        teasers += any(b is not None and len(_norm(b.text_content())) <= MAX_TEASER_CHARS and _has_linked_heading(b)
-                       for b in blocks)
-    return teasers / max(1, len(lines))
+        if any(b is not None and len(_norm(b.text_content())) <= MAX_TEASER_CHARS and _has_linked_heading(b)
+               for b in blocks):
+            teasers += 1
+        else:
+            others += 1
+        if stop_at is not None and (teasers >= stop_at * total or total - others < stop_at * total):
+            break
+    return teasers / total
 
 
 def is_listing(tree: HtmlElement, lines: list[str]) -> bool:
@@ -61,4 +75,4 @@ def is_listing(tree: HtmlElement, lines: list[str]) -> bool:
     if len(lines) < MIN_LINES:
         return False
     return (link_line_share(tree, lines) >= MAX_LINK_LINE_SHARE
-            or teaser_line_share(tree, lines) >= MAX_TEASER_LINE_SHARE)
+            or teaser_line_share(tree, lines, MAX_TEASER_LINE_SHARE) >= MAX_TEASER_LINE_SHARE)

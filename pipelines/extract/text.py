@@ -10,16 +10,18 @@ from typing import Any
 
 import trafilatura
 from lxml.html import HtmlElement
-from trafilatura.metadata import extract_metadata
 
 from pipelines.extract.comments import cut_comments
+from pipelines.extract.fallback import container_chars, gated, structurally_sound
+from pipelines.extract.pagemeta import DATE_PARAMS
 from pipelines.extract.sections import merge_sections
 
-# no date may be invented from a copyright line: htmldate's extensive search is what reads those
-DATE_PARAMS: dict[str, Any] = {"extensive_search": False, "original_date": True}
 # the precision pass is preferred unless it lost this share of the balanced pass's text
 PRECISION_MIN_SHARE = 0.5
 SHORT_TEXT_CHARS = 1000
+# readability's text replaces the own one when it is twice as long: an own text under half of the text of
+# the element holding its paragraphs (headings and lists dropped, say) gets the comparison
+OWN_MIN_CONTAINER_SHARE = 0.5
 MIN_PARAGRAPH_CHARS = 40  # shorter <p> are bylines, captions and buttons, not article text
 _WORD = re.compile(r"\w+")
 
@@ -31,11 +33,6 @@ def run_trafilatura(tree: HtmlElement, url: str | None, *, precision: bool = Fal
         tree, url=url, include_comments=False, favor_precision=precision, with_metadata=with_metadata,
         date_extraction_params=dict(DATE_PARAMS), include_tables=True,
     )
-
-
-def page_metadata(tree: HtmlElement, url: str | None) -> Any:
-    """trafilatura's metadata of the page (title, author, date...): what a pass ``with_metadata`` adds."""
-    return extract_metadata(tree, url, dict(DATE_PARAMS), False, set())
 
 
 def _unique_words(text: str) -> int:
@@ -70,24 +67,44 @@ def choose_text(balanced: str, precise: str) -> str:
     return balanced
 
 
-def needs_balanced(tree: HtmlElement, precise: str) -> bool:
-    """Whether the balanced pass could win ``choose_text`` against this precision text.
+def _doc_text(doc: Any) -> str:
+    """A trafilatura Document's text, or "" when it found none."""
+    return doc.text if doc is not None and doc.text else ""
 
-    It wins only with twice the precision text's words; when the precision text already holds half
-    of the page's paragraph words, the balanced one cannot double it (bar text outside <p>), so the
-    second trafilatura pass is skipped. On the benchmark this skips it on 171 of 181 pages and
-    changes no choice.
+
+def trusted(tree: HtmlElement, precise: str, *, paragraphs: int | None = None) -> bool:
+    """Whether a precision text can stand without the balanced pass's second opinion.
+
+    The balanced text wins ``choose_text`` only with twice the precision text's words; when the precision
+    text already holds half of the page's paragraph words (``paragraphs``, counted when not given), the
+    balanced one cannot double it (bar text outside <p>), so that pass is skipped (on 171 of 181 benchmark
+    pages, changing no choice). A short text is always checked: it may be a fragment of text that is not
+    in <p>, which the paragraph count cannot tell.
     """
-    return not precise or _unique_words(precise) < PRECISION_MIN_SHARE * paragraph_words(tree)
+    if len(precise) < SHORT_TEXT_CHARS:
+        return False
+    if paragraphs is None:
+        paragraphs = paragraph_words(tree)
+    return _unique_words(precise) >= PRECISION_MIN_SHARE * paragraphs
 
 
 def best_text(tree: HtmlElement, url: str | None) -> str | None:
-    """The better of the precision and balanced passes' texts; None when trafilatura finds no text."""
-    precise_doc = run_trafilatura(tree, url, precision=True)
-    precise = precise_doc.text if precise_doc is not None and precise_doc.text else ""
-    # a short precision text is checked against the balanced pass too: on pages whose text is not in <p>
-    # the paragraph count cannot tell that the precision pass kept only a fragment of it
-    if len(precise) >= SHORT_TEXT_CHARS and not needs_balanced(tree, precise):
+    """The better of the precision and balanced passes' texts; None when trafilatura finds no text.
+
+    In the precision pass trafilatura's fallback comparison (readability, jusText) runs only when the own
+    text could lose it: short, structurally unsound (``fallback.structurally_sound``) or holding under
+    half of the page's paragraph words. Elsewhere it keeps the own text anyway; skipping it there saves
+    about a third of the pass.
+    """
+    paragraphs = paragraph_words(tree)
+
+    def needs_comparison(body: Any, own: str) -> bool:
+        return not (len(own) >= SHORT_TEXT_CHARS and _unique_words(own) >= PRECISION_MIN_SHARE * paragraphs
+                    and structurally_sound(body) and len(own) >= OWN_MIN_CONTAINER_SHARE * container_chars(tree, body))
+
+    with gated(needs_comparison):
+        precise = _doc_text(run_trafilatura(tree, url, precision=True))
+    if trusted(tree, precise, paragraphs=paragraphs):
         return precise
     balanced_doc = run_trafilatura(tree, url)
     if balanced_doc is None:

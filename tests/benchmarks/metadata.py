@@ -42,7 +42,7 @@ from typing import Any
 import trafilatura
 
 from pipelines.extract.article import extract_article
-from pipelines.extract.text import DATE_PARAMS
+from pipelines.extract.pagemeta import DATE_PARAMS
 from tests.benchmarks.scoring import evaluate
 
 BENCH_ROOT = Path(__file__).resolve().parents[3] / "shared" / "bench"
