@@ -22,7 +22,7 @@ from pipelines.extract.comments import drop_comment_sections
 from pipelines.extract.html import decode_body, parse_html
 from pipelines.extract.listing import MAX_TEASER_LINE_SHARE, teaser_line_share
 from pipelines.extract.pagemeta import DATE_PARAMS, PageMetadata, _trim
-from pipelines.extract.text import best_text, run_trafilatura, split_lines
+from pipelines.extract.text import Paragraphs, best_text, run_trafilatura, split_lines
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
 HTML_FIXTURES = sorted(PAGES.glob("*.html"))
@@ -68,18 +68,32 @@ def test_the_gate_decides_whether_the_comparison_runs(monkeypatch: pytest.Monkey
     tree = tree_of(PAGES / "evxl_door.html")
     seen: list[int] = []
 
+    def extract() -> Any:
+        return trafilatura.bare_extraction(tree, include_comments=False, favor_precision=True)
+
     def never(body: Any, text: str) -> bool:
         seen.append(len(text))
         return False
 
     with fallback.gated(never):
-        run_trafilatura(tree, None, precision=True)
+        extract()
     assert seen and not calls  # asked, and the comparison skipped
     with fallback.gated(lambda body, text: True):
-        run_trafilatura(tree, None, precision=True)
+        extract()
     assert calls == ["compare"]
-    run_trafilatura(tree, None, precision=True)  # no gate outside the block: the library's behaviour
+    extract()  # no gate outside the block: the library's behaviour
     assert calls == ["compare", "compare"]
+
+
+def test_a_long_sound_text_with_most_paragraph_words_skips_the_comparison() -> None:
+    tree = tree_of(PAGES / "evxl_door.html")
+    before = dict(fallback.COUNTS)
+    doc = run_trafilatura(tree, None, precision=True)
+    assert len(doc.text) >= 1000
+    assert fallback.COUNTS["skipped"] == before["skipped"] + 1 and fallback.COUNTS["run"] == before["run"]
+    short = parse_html("<html><body><article><p>" + "A short story told in a few words. " * 5 + "</p></article></body></html>")
+    run_trafilatura(short, None, precision=True)
+    assert fallback.COUNTS["run"] == before["run"] + 1
 
 
 def test_the_gate_is_reset_after_an_error() -> None:
@@ -101,10 +115,11 @@ def test_container_chars_counts_the_element_holding_the_paragraphs() -> None:
             f"</li></ul><p>{para}2</p></div></body></html>")
     tree = parse_html(html)
     doc = run_trafilatura(tree, None, precision=True)
-    own = fallback.container_chars(tree, doc.body)
+    own = fallback.container_chars(Paragraphs(tree).items, doc.body)
     story = " ".join(tree.get_element_by_id("story").text_content().split())
     assert own == len(story)
-    assert fallback.container_chars(tree, parse_html("<html><body><p>nothing here</p></body></html>")) == 0
+    other = parse_html("<html><body><p>nothing here</p></body></html>")
+    assert fallback.container_chars(Paragraphs(other).items, doc.body) == 0
 
 
 @pytest.mark.parametrize("path", HTML_FIXTURES, ids=lambda p: p.stem)

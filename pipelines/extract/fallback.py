@@ -16,7 +16,7 @@ the replaced function is still the one this module reproduces.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -66,7 +66,7 @@ def install() -> None:
 
 
 @contextmanager
-def gated(gate: Gate) -> Iterator[None]:
+def gated(gate: Gate | None) -> Iterator[None]:
     """Run the trafilatura passes inside the ``with`` block under ``gate``."""
     token = _GATE.set(gate)
     try:
@@ -88,18 +88,17 @@ def _norm(text: str) -> str:
     return " ".join(text.split())
 
 
-def container_chars(tree: HtmlElement, body: _Element) -> int:
-    """Characters of text in the smallest element of ``tree`` holding every paragraph of an own extraction
-    (``body``): what a container-scoring extractor such as readability would return at least; 0 when
-    no paragraph is found in the page."""
+def container_chars(paragraphs: Sequence[tuple[HtmlElement, str]], body: _Element) -> int:
+    """Characters of text in the smallest element holding every paragraph of an own extraction (``body``),
+    given the page's <p> elements with their normalised texts: what a container-scoring extractor such as
+    readability would return at least; 0 when no paragraph is found in the page."""
     own = {_norm(" ".join(p.itertext())) for p in body.iter("p")}
     own.discard("")
-    found = [p for p in tree.iter("p") if _norm(p.text_content()) in own]
+    found = [element for element, text in paragraphs if text in own]
     if not found:
         return 0
-    first_ancestors = [found[0], *found[0].iterancestors()]
     last_ancestors = {found[-1], *found[-1].iterancestors()}
-    common = next((el for el in first_ancestors if el in last_ancestors), None)
+    common = next((el for el in (found[0], *found[0].iterancestors()) if el in last_ancestors), None)
     return len(_norm(common.text_content())) if common is not None else 0
 
 

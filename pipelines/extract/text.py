@@ -6,6 +6,8 @@ none knows about particular sites.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 
 import trafilatura
@@ -27,12 +29,38 @@ _WORD = re.compile(r"\w+")
 
 
 def run_trafilatura(tree: HtmlElement, url: str | None, *, precision: bool = False,
-                    with_metadata: bool = False) -> Any:
-    """One trafilatura pass over ``tree`` (not modified) without comments; a Document or None."""
-    return trafilatura.bare_extraction(
-        tree, url=url, include_comments=False, favor_precision=precision, with_metadata=with_metadata,
-        date_extraction_params=dict(DATE_PARAMS), include_tables=True,
-    )
+                    with_metadata: bool = False, paragraphs: Paragraphs | None = None) -> Any:
+    """One trafilatura pass over ``tree`` (not modified) without comments; a Document or None.
+
+    trafilatura's fallback comparison (readability, jusText) runs only when the own text could lose it
+    (``needs_comparison``); elsewhere it would keep the own text anyway, and skipping it saves about a
+    third of the pass. ``paragraphs``: the page's, when already read.
+    """
+    with gated(comparison_gate(tree, paragraphs)):
+        return trafilatura.bare_extraction(
+            tree, url=url, include_comments=False, favor_precision=precision, with_metadata=with_metadata,
+            date_extraction_params=dict(DATE_PARAMS), include_tables=True,
+        )
+
+
+def comparison_gate(tree: HtmlElement, paragraphs: Paragraphs | None = None) -> Callable[[Any, str], bool]:
+    """The gate for passes over ``tree``: whether an own extraction (body, text) needs the comparison.
+
+    It does when the text is short, structurally unsound (``fallback.structurally_sound``), holds under
+    half of the page's paragraph words, or under half of the text of the element holding its paragraphs
+    (readability, which returns such an element, wins when it is twice as long).
+    """
+    read = [] if paragraphs is None else [paragraphs]  # read on first use
+
+    def needs_comparison(body: Any, own: str) -> bool:
+        if len(own) < SHORT_TEXT_CHARS or not structurally_sound(body):
+            return True
+        if not read:
+            read.append(Paragraphs(tree))
+        return (_unique_words(own) < PRECISION_MIN_SHARE * read[0].words
+                or len(own) < OWN_MIN_CONTAINER_SHARE * container_chars(read[0].items, body))
+
+    return needs_comparison
 
 
 def _unique_words(text: str) -> int:
@@ -47,17 +75,24 @@ def _unique_words(text: str) -> int:
     return count
 
 
-def paragraph_words(tree: HtmlElement) -> int:
-    """Words in the page's distinct paragraphs (<p> of at least MIN_PARAGRAPH_CHARS): what an article
-    extraction can at most hold, give or take text outside <p>."""
-    seen: set[str] = set()
-    count = 0
-    for para in tree.iter("p"):
-        text = " ".join(para.text_content().split())
-        if len(text) >= MIN_PARAGRAPH_CHARS and text not in seen:
-            seen.add(text)
-            count += len(_WORD.findall(text))
-    return count
+class Paragraphs:
+    """The page's <p> elements with their whitespace-normalised texts, read once and shared by the steps
+    that look at paragraphs (the comparison gate, the balanced-pass check, the section merge)."""
+
+    def __init__(self, tree: HtmlElement) -> None:
+        self.items = [(para, " ".join(para.text_content().split())) for para in tree.iter("p")]
+
+    @cached_property
+    def words(self) -> int:
+        """Words in the page's distinct paragraphs (<p> of at least MIN_PARAGRAPH_CHARS): what an article
+        extraction can at most hold, give or take text outside <p>."""
+        seen: set[str] = set()
+        count = 0
+        for _, text in self.items:
+            if len(text) >= MIN_PARAGRAPH_CHARS and text not in seen:
+                seen.add(text)
+                count += len(_WORD.findall(text))
+        return count
 
 
 def choose_text(balanced: str, precise: str) -> str:
@@ -72,41 +107,25 @@ def _doc_text(doc: Any) -> str:
     return doc.text if doc is not None and doc.text else ""
 
 
-def trusted(tree: HtmlElement, precise: str, *, paragraphs: int | None = None) -> bool:
+def trusted(paragraphs: Paragraphs, precise: str) -> bool:
     """Whether a precision text can stand without the balanced pass's second opinion.
 
     The balanced text wins ``choose_text`` only with twice the precision text's words; when the precision
-    text already holds half of the page's paragraph words (``paragraphs``, counted when not given), the
+    text already holds half of the page's paragraph words, the
     balanced one cannot double it (bar text outside <p>), so that pass is skipped (on 171 of 181 benchmark
     pages, changing no choice). A short text is always checked: it may be a fragment of text that is not
     in <p>, which the paragraph count cannot tell.
     """
-    if len(precise) < SHORT_TEXT_CHARS:
-        return False
-    if paragraphs is None:
-        paragraphs = paragraph_words(tree)
-    return _unique_words(precise) >= PRECISION_MIN_SHARE * paragraphs
+    return len(precise) >= SHORT_TEXT_CHARS and _unique_words(precise) >= PRECISION_MIN_SHARE * paragraphs.words
 
 
 def best_text(tree: HtmlElement, url: str | None) -> str | None:
-    """The better of the precision and balanced passes' texts; None when trafilatura finds no text.
-
-    In the precision pass trafilatura's fallback comparison (readability, jusText) runs only when the own
-    text could lose it: short, structurally unsound (``fallback.structurally_sound``) or holding under
-    half of the page's paragraph words. Elsewhere it keeps the own text anyway; skipping it there saves
-    about a third of the pass.
-    """
-    paragraphs = paragraph_words(tree)
-
-    def needs_comparison(body: Any, own: str) -> bool:
-        return not (len(own) >= SHORT_TEXT_CHARS and _unique_words(own) >= PRECISION_MIN_SHARE * paragraphs
-                    and structurally_sound(body) and len(own) >= OWN_MIN_CONTAINER_SHARE * container_chars(tree, body))
-
-    with gated(needs_comparison):
-        precise = _doc_text(run_trafilatura(tree, url, precision=True))
-    if trusted(tree, precise, paragraphs=paragraphs):
+    """The better of the precision and balanced passes' texts; None when trafilatura finds no text."""
+    paragraphs = Paragraphs(tree)
+    precise = _doc_text(run_trafilatura(tree, url, precision=True, paragraphs=paragraphs))
+    if trusted(paragraphs, precise):
         return precise
-    balanced_doc = run_trafilatura(tree, url)
+    balanced_doc = run_trafilatura(tree, url, paragraphs=paragraphs)
     if balanced_doc is None:
         return None
     return choose_text(balanced_doc.text or "", precise)
