@@ -3,7 +3,7 @@
 - ``pipelines.extract.fallback``: trafilatura's fallback comparison behind a gate, through a hook in
   ``trafilatura.core`` whose library original must still be the function the hook reproduces;
 - ``pipelines.extract.pagemeta.PageMetadata``: trafilatura's ``extract_metadata`` read field by field;
-- the listing check's early stop and the comment-thread candidates.
+- the listing check's teaser blocks found from their headlines, and the comment-thread candidates.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from trafilatura.metadata import extract_author, extract_metadata
 from pipelines.extract import fallback
 from pipelines.extract.comments import drop_comment_sections
 from pipelines.extract.html import decode_body, parse_html
-from pipelines.extract.listing import MAX_TEASER_LINE_SHARE, teaser_line_share
+from pipelines.extract.listing import MAX_TEASER_CHARS, is_listing, teaser_line_share
 from pipelines.extract.pagemeta import DATE_PARAMS, PageMetadata, _trim
 from pipelines.extract.text import Paragraphs, best_text, run_trafilatura, split_lines
 
@@ -134,14 +134,49 @@ def test_page_metadata_matches_extract_metadata(path: Path) -> None:
     assert lazy.visible_author == _trim(extract_author(tree_of(path)))
 
 
-@pytest.mark.parametrize("path", HTML_FIXTURES, ids=lambda p: p.stem)
-def test_listing_early_stop_gives_the_same_verdict(path: Path) -> None:
-    tree = tree_of(path)
+def reference_teaser_share(tree: Any, lines: list[str]) -> float:
+    """The teaser share as first written: every p/li/span/div of the page in document order, the first
+    element holding a line decides (its parent or grandparent a small block with a linked headline)."""
+
+    def norm(text: str) -> str:
+        return " ".join(text.split())
+
+    def linked(block: Any) -> bool:
+        return any(any(len(norm(a.text_content())) >= 15 for a in h.iter("a"))
+                   or (h.getparent() is not None and h.getparent().tag == "a") for h in block.iter("h2", "h3", "h4"))
+
+    wanted, teasers = set(lines), 0
+    for element in tree.iter("p", "li", "span", "div"):
+        text = norm(element.text_content())
+        if text not in wanted:
+            continue
+        wanted.discard(text)
+        parent = element.getparent()
+        blocks = [parent, parent.getparent() if parent is not None else None]
+        teasers += any(b is not None and len(norm(b.text_content())) <= MAX_TEASER_CHARS and linked(b) for b in blocks)
+    return teasers / max(1, len(lines))
+
+
+LISTING = ("<html><body><h1>Latest news</h1>" + "".join(
+    f"<div class='card'><h3><a href='/n/{i}'>Headline number {i} about the car industry</a></h3>"
+    f"<p>Summary {i}: a carmaker said something about electric vehicles and batteries today.</p></div>"
+    for i in range(8)) + "</body></html>")
+
+
+@pytest.mark.parametrize("html", [p.read_text(encoding="utf-8", errors="replace") for p in HTML_FIXTURES] + [LISTING])
+def test_teaser_share_from_headlines_matches_the_full_scan(html: str) -> None:
+    tree = parse_html(html)
+    assert tree is not None
     doc = run_trafilatura(tree, None)
     lines = split_lines(doc.text if doc is not None and doc.text else "")
-    full = teaser_line_share(tree, lines)
-    stopped = teaser_line_share(tree, lines, MAX_TEASER_LINE_SHARE)
-    assert (full >= MAX_TEASER_LINE_SHARE) == (stopped >= MAX_TEASER_LINE_SHARE)
+    assert teaser_line_share(tree, lines) == pytest.approx(reference_teaser_share(tree, lines))
+
+
+def test_teaser_cards_make_a_listing() -> None:
+    tree = parse_html(LISTING)
+    lines = [f"Summary {i}: a carmaker said something about electric vehicles and batteries today." for i in range(8)]
+    assert teaser_line_share(tree, lines) == 1.0
+    assert is_listing(tree, lines)
 
 
 def test_comment_threads_are_found_whatever_the_case() -> None:

@@ -15,6 +15,7 @@ MIN_LINES = 4
 MIN_LINK_CHARS = 15
 MAX_TEASER_CHARS = 600
 _HEADINGS = ("h2", "h3", "h4")
+_TEXT_BLOCKS = frozenset(("p", "li", "span", "div"))
 
 
 def _norm(text: str) -> str:
@@ -27,47 +28,44 @@ def link_line_share(tree: HtmlElement, lines: list[str]) -> float:
     return sum(1 for line in lines if len(line) >= MIN_LINK_CHARS and line in anchors) / max(1, len(lines))
 
 
-def _has_linked_heading(element: HtmlElement) -> bool:
-    """True when ``element`` holds an h2-h4 headline that is (or contains) a link."""
-    for heading in element.iter(*_HEADINGS):
-        if any(len(_norm(a.text_content())) >= MIN_LINK_CHARS for a in heading.iter("a")):
-            return True
-        parent = heading.getparent()
-        if parent is not None and parent.tag == "a":
-            return True
-    return False
+def _is_linked_heading(heading: HtmlElement) -> bool:
+    """True when an h2-h4 headline is (or contains) a link."""
+    if any(len(_norm(a.text_content())) >= MIN_LINK_CHARS for a in heading.iter("a")):
+        return True
+    parent = heading.getparent()
+    return parent is not None and parent.tag == "a"
 
 
-def teaser_line_share(tree: HtmlElement, lines: list[str], stop_at: float | None = None) -> float:
-    """Share of ``lines`` found in a block (parent or grandparent) next to a linked headline.
+def teaser_blocks(tree: HtmlElement) -> set[HtmlElement]:
+    """Small blocks (at most MAX_TEASER_CHARS of text) holding a linked h2-h4 headline: teaser cards.
 
-    With ``stop_at``, the search ends as soon as the share is known to be below it or to reach it, and
-    the share returned is only right on that side of ``stop_at`` (an article's body settles it halfway).
+    Found from the headlines up: a block's text only grows towards the root, so the climb stops at the
+    first ancestor over the limit. An article page has few linked headlines, so this is cheap.
     """
-    wanted, teasers, others = set(lines), 0, 0
-    total = max(1, len(lines))
-    shortest = min((len(line) for line in wanted), default=0)
-    for element in tree.iter("p", "li", "span", "div"):
-        if not wanted:
-            break
-        raw = element.text_content()
-        if len(raw) < shortest:  # normalising only shortens a text
+    blocks: set[HtmlElement] = set()
+    for heading in tree.iter(*_HEADINGS):
+        if not _is_linked_heading(heading):
             continue
-        text = _norm(raw)
-        if text not in wanted:
-            continue
-        wanted.discard(text)
-        parent = element.getparent()
-        blocks = [parent, parent.getparent() if parent is not None else None]
-        # a teaser block is small: one summary next to its headline, not an article body with inline links
-        if any(b is not None and len(_norm(b.text_content())) <= MAX_TEASER_CHARS and _has_linked_heading(b)
-               for b in blocks):
-            teasers += 1
-        else:
-            others += 1
-        if stop_at is not None and (teasers >= stop_at * total or total - others < stop_at * total):
-            break
-    return teasers / total
+        element: HtmlElement | None = heading
+        while element is not None and element not in blocks:
+            if len(_norm(element.text_content())) > MAX_TEASER_CHARS:
+                break
+            blocks.add(element)
+            element = element.getparent()
+    return blocks
+
+
+def teaser_line_share(tree: HtmlElement, lines: list[str]) -> float:
+    """Share of ``lines`` that are the text of a p, li, span or div whose parent or grandparent is a teaser
+    block (a summary next to its linked headline); a teaser's summary is small, an article body is not."""
+    wanted = set(lines)
+    found: set[str] = set()
+    for block in teaser_blocks(tree):
+        for child in block:
+            for element in (child, *child):
+                if element.tag in _TEXT_BLOCKS and (text := _norm(element.text_content())) in wanted:
+                    found.add(text)
+    return len(found) / max(1, len(lines))
 
 
 def is_listing(tree: HtmlElement, lines: list[str]) -> bool:
@@ -75,4 +73,4 @@ def is_listing(tree: HtmlElement, lines: list[str]) -> bool:
     if len(lines) < MIN_LINES:
         return False
     return (link_line_share(tree, lines) >= MAX_LINK_LINE_SHARE
-            or teaser_line_share(tree, lines, MAX_TEASER_LINE_SHARE) >= MAX_TEASER_LINE_SHARE)
+            or teaser_line_share(tree, lines) >= MAX_TEASER_LINE_SHARE)
