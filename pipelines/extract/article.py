@@ -28,7 +28,7 @@ from pipelines.extract.meta import (
 from pipelines.extract.pagetype import amp_canonical, page_flags
 from pipelines.extract.title import SiteMatcher, page_title, site_names
 from pipelines.extract.pagemeta import PageMetadata
-from pipelines.extract.text import best_text, main_text, split_lines
+from pipelines.extract.text import Paragraphs, best_text, main_text, split_lines
 from pipelines.extract.limits import MIN_PARAGRAPHS, MIN_TEXT_CHARS
 from pipelines.items import ExtractedPage
 
@@ -70,7 +70,8 @@ def extract_article(body: bytes | str, url: str, encoding: str | None = None, *,
     if tree is None:
         return None
     drop_comment_sections(tree)  # before any text is read: metadata never comes from a reader's comment
-    text = best_text(tree, url)
+    paragraphs = Paragraphs(tree)
+    text = best_text(tree, url, paragraphs)
     if text is None:
         return None
     page = PageMetadata(tree, url)
@@ -80,7 +81,7 @@ def extract_article(body: bytes | str, url: str, encoding: str | None = None, *,
     title = page_title(tree, objects, meta, site, page.title or ld_title)
     headings = [title, page.title, ld_title, meta.get("og:title"), meta.get("twitter:title")]
     headings += [" ".join(h.text_content().split()) for h in tree.iter("h1")][:2]
-    main = main_text(tree, url, text, headings)
+    main = main_text(tree, url, text, headings, paragraphs)
     if lead := visible_lead(tree, page.description, main):
         main = f"{lead}\n{main}"
     lines = split_lines(main)

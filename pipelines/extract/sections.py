@@ -7,7 +7,7 @@ and extracted again; the result is kept only if it adds text and keeps what the 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from copy import deepcopy
 
 from lxml.html import HtmlElement, fromstring
@@ -21,11 +21,11 @@ def _norm(text: str) -> str:
     return " ".join(text.split())
 
 
-def main_container(tree: HtmlElement, lines: set[str]) -> HtmlElement | None:
-    """The element (with a class) whose direct <p> children hold most of the extracted paragraphs."""
+def main_container(paragraphs: Sequence[tuple[HtmlElement, str]], lines: set[str]) -> HtmlElement | None:
+    """The element (with a class) whose direct <p> children hold most of the extracted paragraphs, given
+    the page's <p> elements with their normalised texts."""
     votes: Counter[HtmlElement] = Counter()
-    for para in tree.iter("p"):
-        text = _norm(para.text_content())
+    for para, text in paragraphs:
         parent = para.getparent()
         if len(text) >= MIN_PARAGRAPH_CHARS and text in lines and parent is not None and parent.get("class"):
             votes[parent] += 1
@@ -37,10 +37,16 @@ def repeated_containers(tree: HtmlElement, container: HtmlElement) -> list[HtmlE
     return tree.xpath(f"//{container.tag}[@class=$cls]", cls=container.get("class"))
 
 
-def merge_sections(tree: HtmlElement, text: str, extract: Callable[[HtmlElement], str]) -> str | None:
-    """Re-extract from all repeats of the main container; the merged text, or None when not better."""
+def merge_sections(tree: HtmlElement, text: str, extract: Callable[[HtmlElement], str],
+                   paragraphs: Sequence[tuple[HtmlElement, str]] | None = None) -> str | None:
+    """Re-extract from all repeats of the main container; the merged text, or None when not better.
+
+    ``paragraphs``: the page's <p> elements with their normalised texts, when already read.
+    """
     lines = {_norm(line) for line in text.split("\n")}
-    container = main_container(tree, lines)
+    if paragraphs is None:
+        paragraphs = [(para, _norm(para.text_content())) for para in tree.iter("p")]
+    container = main_container(paragraphs, lines)
     if container is None:
         return None
     blocks = repeated_containers(tree, container)

@@ -119,9 +119,12 @@ def trusted(paragraphs: Paragraphs, precise: str) -> bool:
     return len(precise) >= SHORT_TEXT_CHARS and _unique_words(precise) >= PRECISION_MIN_SHARE * paragraphs.words
 
 
-def best_text(tree: HtmlElement, url: str | None) -> str | None:
-    """The better of the precision and balanced passes' texts; None when trafilatura finds no text."""
-    paragraphs = Paragraphs(tree)
+def best_text(tree: HtmlElement, url: str | None, paragraphs: Paragraphs | None = None) -> str | None:
+    """The better of the precision and balanced passes' texts; None when trafilatura finds no text.
+
+    ``paragraphs``: the page's, when already read.
+    """
+    paragraphs = paragraphs or Paragraphs(tree)
     precise = _doc_text(run_trafilatura(tree, url, precision=True, paragraphs=paragraphs))
     if trusted(paragraphs, precise):
         return precise
@@ -131,14 +134,16 @@ def best_text(tree: HtmlElement, url: str | None) -> str | None:
     return choose_text(balanced_doc.text or "", precise)
 
 
-def main_text(tree: HtmlElement, url: str | None, text: str, headings: list[str | None]) -> str:
+def main_text(tree: HtmlElement, url: str | None, text: str, headings: list[str | None],
+              paragraphs: Paragraphs | None = None) -> str:
     """The article text from the chosen pass's ``text``: split sections merged, trimmed."""
 
     def precise(page: HtmlElement) -> str:
         doc = run_trafilatura(page, url, precision=True)
         return doc.text if doc is not None and doc.text else ""
 
-    return clean_text(merge_sections(tree, text, precise) or text, headings)
+    items = (paragraphs or Paragraphs(tree)).items
+    return clean_text(merge_sections(tree, text, precise, items) or text, headings)
 
 
 def tokens(text: str) -> list[str]:
