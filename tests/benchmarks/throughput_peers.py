@@ -1,4 +1,5 @@
-"""Peers for the throughput benchmark: trafilatura's own CLI and news-please, each in its own virtualenv.
+"""Peers for the throughput benchmark: trafilatura's own CLI (the yardstick of issue 12, run on every
+benchmark run) and news-please (``--with-peers``), each in its own virtualenv.
 
 The virtualenvs live under ~/.cache/autonews-bench (outside the repository) and are created on
 first use with pip; a peer that cannot be installed or run is reported as a table row with the
@@ -9,11 +10,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-import time
 import venv
 from pathlib import Path
 
 from tests.benchmarks.rss import RssSampler
+from tests.benchmarks.throughput_measure import run_measured
 from tests.benchmarks.throughput_table import Row
 
 VENVS = Path.home() / ".cache" / "autonews-bench"
@@ -50,7 +51,7 @@ NEWS_PLEASE_LOOP = textwrap.dedent("""
     logging.disable(logging.CRITICAL)
     root, n = Path(sys.argv[1]), int(sys.argv[2])
     pages = [(root / f"news/{i:05d}.html").read_text(encoding="utf-8") for i in range(n)]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     found = failed = 0
     for i, html in enumerate(pages):
         try:
@@ -59,7 +60,7 @@ NEWS_PLEASE_LOOP = textwrap.dedent("""
             failed += 1
             continue
         found += bool(article is not None and article.maintext)
-    print(f"{time.perf_counter() - started:.3f} {found} {failed}")
+    print(f"{time.perf_counter() - started:.3f} {time.process_time() - cpu:.3f} {found} {failed}")
 """)
 
 
@@ -81,27 +82,28 @@ def ensure_venv(name: str) -> Path | str:
     return python
 
 
-def run_trafilatura_cli(work: Path, urls: Path, pages: int, parallel: int) -> Row:
-    """``trafilatura -i urls.txt`` (download + extract, ``--parallel`` threads) into a directory."""
+def run_trafilatura_cli(work: Path, urls: Path, pages: int, parallel: int, server_pid: int | None = None) -> Row:
+    """``trafilatura -i urls.txt`` (download + extract, ``--parallel`` download threads) into ``work``.
+
+    Its config and output directory are written under ``work``, which should be fresh for each run.
+    ``server_pid`` (the site server) only serves the diagnostics of what else used the CPU meanwhile.
+    """
     name = f"trafilatura CLI -i urls.txt --parallel {parallel} --no-comments (download+extract)"
     python = ensure_venv("trafilatura")
     if isinstance(python, str):
         return Row(name, note=python)
+    work.mkdir(parents=True, exist_ok=True)
     config = work / "trafilatura.cfg"
     config.write_text(TRAFILATURA_CONFIG, encoding="utf-8")
     out = work / "trafilatura-out"
     cmd = [str(python.parent / "trafilatura"), "-i", str(urls), "-o", str(out), "--parallel", str(parallel),
            "--no-comments", "--config-file", str(config)]
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    with RssSampler(proc.pid) as sampler:
-        _, err = proc.communicate()
-    seconds = time.perf_counter() - started
+    run = run_measured(cmd, server_pid=server_pid)
     written = len(list(out.glob("*"))) if out.is_dir() else 0
-    if proc.returncode != 0:
-        return Row(name, note=f"failed (exit {proc.returncode}): {err.strip()[-200:]}")
-    return Row(name, pages=pages, seconds=seconds, peak_rss=sampler.peak, cpu=sampler.cpu_seconds(),
-               note=f"{written} files written")
+    if run.returncode != 0:
+        return Row(name, note=f"FAILED (exit {run.returncode}): {run.err.strip()[-200:]}")
+    return Row(name, pages=pages, seconds=run.seconds, peak_rss=run.sampler.peak, cpu=run.tree_cpu,
+               note=f"{written} files written", extra=run.extra())
 
 
 def run_news_please(site: Path, pages: int) -> Row:
@@ -116,17 +118,11 @@ def run_news_please(site: Path, pages: int) -> Row:
         out, err = proc.communicate()
     if proc.returncode != 0 or not out.strip():
         return Row(name, note=f"failed (exit {proc.returncode}): {err.strip()[-200:]}")
-    seconds, found, failed = out.split()
-    return Row(name, pages=pages, seconds=float(seconds), peak_rss=sampler.peak, cpu=sampler.cpu_seconds(),
+    seconds, cpu, found, failed = out.split()
+    # the loop's own CPU: the process's would add imports and reading the pages to a timed loop
+    return Row(name, pages=pages, seconds=float(seconds), peak_rss=sampler.peak, cpu=float(cpu),
                note=f"{found} with a main text, {failed} raised an exception")
 
 
-def run_peers(work: Path, urls: Path, site: Path, pages: int, news_please_pages: int = 200,
-              parallel: int = 2) -> list[Row]:
-    """Rows for trafilatura's CLI over all the URLs and news-please over the first pages."""
-    return [run_trafilatura_cli(work, urls, pages, parallel),
-            run_news_please(site, min(pages, news_please_pages))]
-
-
 if __name__ == "__main__":
-    sys.exit("run tests.benchmarks/throughput.py --with-peers")
+    sys.exit("run python -m tests.benchmarks.throughput (--with-peers adds news-please)")
