@@ -61,6 +61,12 @@ def test_title_sources_vote_and_og_title_leads() -> None:
     (["Ursula von der Leyen"], ["Ursula von der Leyen"]),
     (["emma-mackenzie", "wpadmin", "Unknown"], []),
     (["Jane Roe", "jane roe", "John Doe"], ["Jane Roe", "John Doe"]),
+    (["Perry Bacon Jr.", "Juan Carlos Muñoz C."], ["Perry Bacon Jr.", "Juan Carlos Muñoz C."]),
+    (["Vom Krimiblogger", "Zum Profil von jesusfreak jesusfreak", "Recipe by Ann Lee"], ["Krimiblogger", "jesusfreak", "Ann Lee"]),
+    (["ZooRoyal Petcare GmbH", "Haufe-Lexware GmbH & Co. KG", "Hanns-Seidel-Stiftung e.V.", "Wegewerk Gmbh"], []),
+    (["Bund der Energieverbraucher e V", "Nordex SE", "Copyright Example Media"], []),
+    (["신현주 기자"], ["신현주"]),
+    (["Redacci", "Oacute", "N Diario Pagina Siete"], []),
 ])
 def test_clean_authors_rules(raw: list[str], expected: list[str]) -> None:
     assert clean_authors(raw) == expected
@@ -75,6 +81,25 @@ def test_publisher_is_not_an_author_unless_nobody_else_is_named() -> None:
     assert page_authors([[], [], ["Riverside-Herald de"]], SITE.names_site) == []
     # the visible byline is read before falling back to the site's own name
     assert page_authors([["Riverside Herald"]], SITE.names_site, lambda: ["By Mara Lind"]) == ["Mara Lind"]
+
+
+def test_site_named_by_its_domain_or_as_a_tail() -> None:
+    site = SiteMatcher(["DW.COM"], "https://www.dw.com/de/a-1")
+    assert clean_authors(["Deutsche Welle (www.dw.com)"], site.names_site) == []
+    assert clean_authors(["Jane Roe (www.other.example)"], site.names_site) == ["Jane Roe"]
+    # named by its domain once, the same name is the site's in a later source too, before the visible byline
+    assert page_authors([["Deutsche Welle (www.dw.com)"], ["Deutsche Welle"]], site.names_site,
+                        lambda: ["Roman Goncharenko"]) == ["Roman Goncharenko"]
+    philly = SiteMatcher(["PhillyVoice"], "https://www.phillyvoice.com/a")
+    assert clean_authors(["Adam Aaronson PhillyVoice Staff"], philly.names_site) == ["Adam Aaronson"]
+    assert clean_authors(["Jörg Staff"], philly.names_site) == ["Jörg Staff"]  # a surname, not a role after a site
+    assert clean_authors(["Alles über Lautsprecher"], SiteMatcher(["Das Lautsprecher Blog"], None).names_site) == [
+        "Alles über Lautsprecher"]  # no role after it: the word is not the site's signature
+
+
+def test_slug_given_back_capitalised_is_still_a_slug() -> None:
+    assert page_authors([["gabor_munier"], ["Gabor Munier"]], SITE.names_site, lambda: ["Autor Gàbor Muniér"]) == [
+        "Gàbor Muniér"]
 
 
 def test_comment_markers_and_cut() -> None:

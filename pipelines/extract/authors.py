@@ -3,7 +3,11 @@
 Sources in order of trust: JSON-LD ``author``, ``<meta name=author>`` and kin, trafilatura's reading of
 the page, then the visible byline. The first source that still names someone after cleaning wins: a
 value that names the site or its publisher ("Deutsche Welle" on dw.com) is not an author, so a source
-holding only that gives way to the next one.
+holding only that gives way to the next one. A name a source gives as the site's (by the site's own
+domain: "Deutsche Welle (www.dw.com)") or as a login slug ("gabor_munier") is dropped from the later
+sources too, where trafilatura gives it back reworded ("Deutsche Welle", "Gabor Munier"). Companies
+(a legal form: GmbH, e.V., Ltd...), the CMS's default account and debris of a broken HTML entity are
+never authors.
 """
 from __future__ import annotations
 
@@ -14,9 +18,11 @@ from typing import Any
 
 # byline words in the languages of the registry and the benchmark sets; "by" may be glued to a role ("Posted by")
 _BY_ALWAYS = re.compile(r"^(?:(?:zeige\s+|view\s+)?(?:alle\s+|all\s+)?(?:beiträge|artikel|posts|articles)\s+(?:von|by)"
-                        r"|(?:written|posted|reported|words|story|text|photos?|interview)\s+by|by|author|autor(?:in)?|interview"
+                        r"|(?:written|posted|reported|words|story|text|photos?|interview|recipe)\s+by|by|author|autor(?:in)?|interview"
                         r"|auteur|text|texte|redaktion|verfasst von|geschrieben von|ein (?:beitrag|artikel) von"
-                        r"|reportage|przez|autorstwa|skrevet af|skrevet av)\s*[:\-]?\s+", re.I)
+                        r"|reportage|przez|autorstwa|skrevet af|skrevet av|vom"
+                        r"|(?:zum\s+)?profil\s+von|(?:view\s+)?profile\s+of|alles?\s+(?:artikel\s+)?von|more\s+(?:articles\s+)?by"
+                        r")\s*[:\-]?\s+", re.I)
 # conjunctions between co-authors: and, und, et, y, e, og, en, i, &, plus list punctuation
 _SPLIT = re.compile(r"\s*(?:,|;|\||/|·|\s&\s|\s(?:and|und|et|y|e|og|en|i|och|ja|és|a|oraz|u)\s)\s*", re.I)
 _EMAIL_OR_URL = re.compile(r"\S+@\S+|https?://\S+|www\.\S+|(?<!\S)@\w+|\S+\.(?:com|net|org|de|fr|it|es|uk)\b", re.I)
@@ -36,6 +42,15 @@ _ROLE_WORDS = {"staff", "writer", "reporter", "editor", "editors", "corresponden
                "folgen", "follow", "mehr", "more", "profil", "profile"}
 # a capitalised byline word inside a piece: what precedes it is a kicker ("Capital Von Jemima Kelly")
 _INNER_BY = re.compile(r"^.*?\s(?:Von|By|Par|Por|Door|Di)\s(?=[A-ZÀ-Þ])")
+# a legal form: a company or an association, not a person ("ZooRoyal Petcare GmbH", "Hanns-Seidel-Stiftung e.V.")
+_LEGAL_FORM = re.compile(r"(?:^|\s)(?:(?i:g?gmbh|gesmbh|kgaa|ltd|limited|inc|llc|llp|plc|corp|copyright)\.?|AG|KG|OHG|GbR|e\.?\s?V\.?"
+                         r"|S\.\s?A\.?|S\.p\.A\.?|S\.\s?L\.?|B\.V\.?|N\.V\.?|Pty|SE|s\.r\.o\.?|©)(?=\s|$|,)")
+# a role written after a name in Korean, Japanese or Chinese bylines ("신현주 기자", "山田太郎記者")
+_CJK_ROLE = re.compile(r"\s*(?:선임기자|객원기자|기자|특파원|논설위원|記者|记者|特派員|编辑|編集委員)$")
+# a last word that keeps its full stop: a suffix or an initial ("Perry Bacon Jr.", "Juan Carlos Muñoz C.")
+_ABBREVIATION = re.compile(r"(?:^|\s)(?:Jr|Sr|[^\W\d_])$")
+# what is left of an accented letter's HTML entity split at its ";" ("Redacci&oacute;n" read as "Redacci; Oacute; N")
+_ENTITY_DEBRIS = re.compile(r"^(?:[A-Za-z]{1,2}(?:acute|grave|uml|circ|tilde|cedil|ring|slash|lig|caron)|nbsp|amp|quot|szlig)$")
 # a URL slug of a profile ("emma-mackenzie"): a name written by a machine, not a byline
 _SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)+$")
 
@@ -64,31 +79,98 @@ def _is_name(piece: str) -> bool:
     return not all(word.strip(".,:") in _ROLE_WORDS for word in words)
 
 
-def clean_authors(raw: Iterable[str | None], names_site: Callable[[str], bool] | None = None) -> list[str]:
-    """Split, clean and de-duplicate author strings, in order; drops e-mails, URLs, handles, roles,
-    initials codes and (with ``names_site``) values that name the site or its publisher."""
+def _tidy(piece: str) -> str:
+    """One split piece without byline words, edge punctuation, a trailing CJK role or a repeated rendering."""
+    cut = _strip_byline(_INNER_BY.sub("", piece.strip())).strip(" \t-–—:,·|()[]")
+    cut = " ".join(_CJK_ROLE.sub("", cut).split())
+    stripped = cut.rstrip(".").rstrip()
+    if cut != stripped and _ABBREVIATION.search(stripped):
+        stripped += "."  # "Perry Bacon Jr." keeps the full stop of its suffix
+    words = stripped.split()
+    half = len(words) // 2
+    if half and len(words) % 2 == 0 and words[:half] == words[half:]:
+        stripped = " ".join(words[:half])  # "jesusfreak jesusfreak": a name rendered twice (link text and alt)
+    return stripped
+
+
+def _site_tail(piece: str, names_site: Callable[[str], bool]) -> str:
+    """``piece`` without a trailing site name followed by a role ("Adam Aaronson PhillyVoice Staff")."""
+    words = piece.split()
+    roles = [w.lower().strip(".,") in _ROLE_WORDS for w in words]
+    for j in range(3, len(words)):  # j: where the trailing roles start
+        if roles[j] and all(roles[j:]) and not roles[j - 1]:
+            for i in range(2, j):  # the site's name: words[i:j], after a name of two words at least
+                if names_site(" ".join(words[i:j])):
+                    return " ".join(words[:i])
+            break
+    return piece
+
+
+def _names_own_domain(value: str, names_site: Callable[[str], bool]) -> bool:
+    """Whether ``value`` carries a domain or URL of the site itself ("Deutsche Welle (www.dw.com)")."""
+    for match in _EMAIL_OR_URL.finditer(value):
+        host = re.sub(r"^(?:https?://)?(?:www\.)?|/.*$", "", match.group(0).strip("()[]<>,;"))
+        if "@" not in host and "." in host and names_site(host.rsplit(".", 1)[0]):
+            return True
+    return False
+
+
+def _clean(raw: Iterable[str | None], names_site: Callable[[str], bool] | None,
+           site_aliases: set[str] | None = None) -> list[str]:
+    """``clean_authors``; names found to be the site's, and login slugs, are recorded in ``site_aliases``
+    (lower case, a slug's separators as spaces), and names already there are dropped too."""
     names: list[str] = []
     seen: set[str] = set()
+    raw = list(raw)
+    if any(value and _ENTITY_DEBRIS.match(value.strip()) for value in raw):
+        return []  # a value cut at a broken entity: its pieces are fragments, not names
     for value in raw:
         if not value:
             continue
-        value = _PAREN.sub(" ", _EMAIL_OR_URL.sub(" ", " ".join(html.unescape(value).split())))
+        if _SLUG.match(value.strip()):
+            if site_aliases is not None:  # a later source may give it back capitalised ("Gabor Munier")
+                site_aliases.add(value.strip().replace("-", " ").replace("_", " ").lower())
+            continue
+        value = " ".join(html.unescape(value).split())
+        if _LEGAL_FORM.search(value):
+            continue  # a company or an association ("Haufe-Lexware GmbH & Co. KG"), whatever its conjunctions
+        own = names_site is not None and _names_own_domain(value, names_site)
+        value = _PAREN.sub(" ", _EMAIL_OR_URL.sub(" ", value))
         for piece in _SPLIT.split(_BY_ALWAYS.sub("", value.strip())):
-            piece = _strip_byline(_INNER_BY.sub("", piece.strip())).strip(" \t-–—:,.·|()[]")
-            piece = " ".join(piece.split())
-            if not _is_name(piece) or (names_site is not None and names_site(piece)):
+            piece = _tidy(piece)
+            if not _is_name(piece):
                 continue
+            if names_site is not None:
+                piece = _site_tail(piece, names_site)
+                if own or names_site(piece) or (site_aliases is not None and piece.lower() in site_aliases):
+                    if site_aliases is not None:
+                        site_aliases.add(piece.lower())
+                    continue
             if piece.lower() not in seen:
                 seen.add(piece.lower())
                 names.append(piece)
     return names
 
 
+def clean_authors(raw: Iterable[str | None], names_site: Callable[[str], bool] | None = None) -> list[str]:
+    """Split, clean and de-duplicate author strings, in order; drops e-mails, URLs, handles, roles,
+    initials codes, companies and (with ``names_site``) values that name the site or its publisher,
+    by name or by the site's own domain ("Deutsche Welle (www.dw.com)")."""
+    return _clean(raw, names_site)
+
+
+# the profile of a CMS's default account ("/author/admin/"): a login that published the page, not its author
+_ADMIN_PROFILE = re.compile(r"/(?:author|user|member|profile)s?/(?:admin|administrator|wpadmin)\b", re.I)
+
+
 def _names(value: Any) -> list[str]:
-    """Names from a JSON-LD author value (string, Person, Organization, or a list of them)."""
+    """Names from a JSON-LD author value (string, Person, Organization, or a list of them); not the
+    CMS's default account."""
     if isinstance(value, str):
         return [value]
     if isinstance(value, dict):
+        if any(_ADMIN_PROFILE.search(str(value.get(key) or "")) for key in ("@id", "url")):
+            return []
         name = value.get("name")
         if isinstance(name, list):
             return [n for n in name if isinstance(n, str)]
@@ -109,13 +191,15 @@ def jsonld_authors(objects: list[dict[str, Any]]) -> list[str]:
 def page_authors(sources: Iterable[Iterable[str | None]], names_site: Callable[[str], bool],
                  visible: Callable[[], Iterable[str | None]] | None = None) -> list[str]:
     """The people named by the first source that names anyone once cleaned (sources most trusted first);
-    then the visible byline (``visible``, read only then: it is a search over a copy of the page)."""
+    then the visible byline (``visible``, read only then: it is a search over a copy of the page).
+    A name one source gives as the site's (by its domain) is the site's in every later source too."""
     read: list[list[str | None]] = []
+    aliases: set[str] = set()
     for source in sources:  # lazily: a later source (trafilatura's byline search) may be costly
         read.append(list(source))
-        if names := clean_authors(read[-1], names_site):
+        if names := _clean(read[-1], names_site, aliases):
             return names
-    if visible is not None and (names := clean_authors(visible(), names_site)):
+    if visible is not None and (names := _clean(visible(), names_site, aliases)):
         return names
     # nobody but the site is named: a desk story the publisher signs itself, or a personal site whose
     # name is its author's (a domain name is never kept: see _DOMAIN_TAIL)

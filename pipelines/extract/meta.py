@@ -126,9 +126,21 @@ def raw_authors(objects: list[dict[str, Any]], meta: dict[str, str]) -> list[str
     return [meta[key] for key in _AUTHOR_META if key in meta and not meta[key].startswith("http")][:1]
 
 
+# a description that is only a name ("MTHOBISI SITHOLE"): a CMS that put the byline in the summary field
+_NAME_ONLY = re.compile(r"^(?:[A-ZÀ-Þ][^\W\d_]*(?:['’-][^\W\d_]+)*\.?\s+){1,3}[A-ZÀ-Þ][^\W\d_]*(?:['’-][^\W\d_]+)*$")
+
+
 def meta_authors(meta: dict[str, str]) -> list[str]:
-    """Every author declared in <meta> (profile URLs skipped: article:author is often one)."""
-    return [meta[key] for key in _AUTHOR_META if key in meta and not meta[key].startswith("http")]
+    """Every author declared in <meta> (profile URLs skipped: article:author is often one); with none, a
+    description that is only a name, which is a byline some CMSs put in the summary field."""
+    found = [meta[key] for key in _AUTHOR_META if key in meta and not meta[key].startswith("http")]
+    if not found:
+        descriptions = {" ".join(meta[key].split()) for key in ("description", "og:description", "twitter:description")
+                        if key in meta}
+        own = {meta[key].casefold() for key in ("og:site_name", "application-name", "og:title", "twitter:title")
+               if key in meta}  # the site's or the page's own name is no byline
+        found = [value for value in descriptions if _NAME_ONLY.match(value) and value.casefold() not in own][:1]
+    return found
 
 
 def keywords(objects: list[dict[str, Any]], meta: dict[str, str]) -> list[str]:
