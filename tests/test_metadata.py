@@ -87,6 +87,12 @@ def test_site_named_by_its_domain_or_as_a_tail() -> None:
     site = SiteMatcher(["DW.COM"], "https://www.dw.com/de/a-1")
     assert clean_authors(["Deutsche Welle (www.dw.com)"], site.names_site) == []
     assert clean_authors(["Jane Roe (www.other.example)"], site.names_site) == ["Jane Roe"]
+    # the domain as a piece of its own next to a person: the person stays, in every later source too
+    cleveland = SiteMatcher(["cleveland.com"], "https://www.cleveland.com/a")
+    assert page_authors([["Troy L. Smith, Cleveland.com"], ["Troy Smith"]], cleveland.names_site) == ["Troy L. Smith"]
+    nj = SiteMatcher(["NJ.com"], "https://www.nj.com/a")
+    assert page_authors([["Amy Kuperinsky | NJ Advance Media for NJ.com"], ["Amy Kuperinsky"]], nj.names_site) == [
+        "Amy Kuperinsky"]
     # named by its domain once, the same name is the site's in a later source too, before the visible byline
     assert page_authors([["Deutsche Welle (www.dw.com)"], ["Deutsche Welle"]], site.names_site,
                         lambda: ["Roman Goncharenko"]) == ["Roman Goncharenko"]

@@ -115,6 +115,17 @@ def _names_own_domain(value: str, names_site: Callable[[str], bool]) -> bool:
     return False
 
 
+def _own_domain_names(value: str, names_site: Callable[[str], bool]) -> set[str]:
+    """Names (lower case) that a piece of ``value`` gives together with the site's own domain: "Deutsche Welle
+    (www.dw.com)" names the publisher, while in "Troy L. Smith, Cleveland.com" the domain is a piece of its own
+    and the person before it stays."""
+    own: set[str] = set()
+    for piece in _SPLIT.split(value):
+        if _names_own_domain(piece, names_site) and (name := _tidy(_PAREN.sub(" ", _EMAIL_OR_URL.sub(" ", piece)))):
+            own.add(name.lower())
+    return own
+
+
 def _clean(raw: Iterable[str | None], names_site: Callable[[str], bool] | None,
            site_aliases: set[str] | None = None) -> list[str]:
     """``clean_authors``; names found to be the site's, and login slugs, are recorded in ``site_aliases``
@@ -134,7 +145,7 @@ def _clean(raw: Iterable[str | None], names_site: Callable[[str], bool] | None,
         value = " ".join(html.unescape(value).split())
         if _LEGAL_FORM.search(value):
             continue  # a company or an association ("Haufe-Lexware GmbH & Co. KG"), whatever its conjunctions
-        own = names_site is not None and _names_own_domain(value, names_site)
+        own = _own_domain_names(value, names_site) if names_site is not None else set()
         value = _PAREN.sub(" ", _EMAIL_OR_URL.sub(" ", value))
         for piece in _SPLIT.split(_BY_ALWAYS.sub("", value.strip())):
             piece = _tidy(piece)
@@ -142,7 +153,7 @@ def _clean(raw: Iterable[str | None], names_site: Callable[[str], bool] | None,
                 continue
             if names_site is not None:
                 piece = _site_tail(piece, names_site)
-                if own or names_site(piece) or (site_aliases is not None and piece.lower() in site_aliases):
+                if piece.lower() in own or names_site(piece) or (site_aliases is not None and piece.lower() in site_aliases):
                     if site_aliases is not None:
                         site_aliases.add(piece.lower())
                     continue
