@@ -30,8 +30,10 @@ import re
 import struct
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 SHINGLE_WORDS = 3
 NUM_PERM = 72
@@ -87,26 +89,57 @@ def shingles(text: str, size: int = SHINGLE_WORDS) -> set[bytes]:
     return {" ".join(words[i : i + size]).encode("utf-8") for i in range(len(words) - size + 1)}
 
 
+# The MinHash is datasketch 2.0's ``MinHash(num_perm=72, seed=1, scheme="affine32")`` fed with
+# ``update_batch(shingles)``, computed here bit for bit (tests/test_neardup.py compares the two): stored
+# signatures must stay comparable across versions, and importing datasketch pulls in scipy (~40 MB
+# resident, ~0.4 s) for these few lines. numpy is imported on first use: crawler/settings.py reads
+# NEAR_THRESHOLD from this module long before a crawl needs a signature.
+_PERMUTATION_SEED = 1
+_FMIX_SHIFTS_MULTIPLIERS = ((16, 0x85EBCA6B), (13, 0xC2B2AE35))  # MurmurHash3's 32-bit finalizer
+_FMIX_LAST_SHIFT = 16
+_CHUNK_SHINGLES = 4096  # shingles per (n x NUM_PERM) block, so a huge text never builds a huge matrix
+
+
 @lru_cache(maxsize=1)
 def _permutations() -> tuple[np.ndarray, np.ndarray]:
-    # Building permutations costs more than hashing a short text: do it once.
-    from datasketch import MinHash  # lazily: see minhash_values
+    """The ``NUM_PERM`` affine permutations ``h -> a * h + b mod 2**32`` (``a`` odd, so each is a bijection),
+    drawn as datasketch draws them: ``RandomState(seed)``, all of ``a`` first, then all of ``b``."""
+    import numpy as np
 
-    return MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32").permutations
+    gen = np.random.RandomState(_PERMUTATION_SEED)
+    a = gen.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
+
+
+def _fmix32(values: np.ndarray) -> np.ndarray:
+    """MurmurHash3's finalizer on uint32 values (wrapping multiplication): spreads structured input hashes."""
+    import numpy as np
+
+    for shift, multiplier in _FMIX_SHIFTS_MULTIPLIERS:
+        values = (values ^ (values >> np.uint32(shift))) * np.uint32(multiplier)
+    return values ^ (values >> np.uint32(_FMIX_LAST_SHIFT))
 
 
 def minhash_values(text: str) -> np.ndarray | None:
-    """Return the ``NUM_PERM`` MinHash values (uint64) of the text's shingles, or None if it has no words."""
+    """Return the ``NUM_PERM`` MinHash values (uint32) of the text's shingles, or None if it has no words.
+
+    Each shingle is hashed to the first 4 bytes of its SHA-1 (little-endian), mixed by :func:`_fmix32`,
+    and put through every permutation; each value is the minimum over the shingles.
+    """
     grams = shingles(text)
     if not grams:
         return None
-    # imported on first use: crawler/settings.py reads NEAR_THRESHOLD from this module, and the CLI
-    # loads the settings long before it needs a MinHash (datasketch costs ~0.4 s to import)
-    from datasketch import MinHash
+    import numpy as np
 
-    mh = MinHash(num_perm=NUM_PERM, seed=1, permutations=_permutations(), scheme="affine32")
-    mh.update_batch(grams)
-    return mh.hashvalues
+    sha1 = hashlib.sha1
+    hashed = np.frombuffer(b"".join([sha1(gram).digest()[:4] for gram in grams]), dtype="<u4")
+    mixed = _fmix32(hashed).reshape(-1, 1)
+    a, b = _permutations()
+    values = np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32)
+    for start in range(0, len(mixed), _CHUNK_SHINGLES):
+        np.minimum(values, (mixed[start : start + _CHUNK_SHINGLES] * a + b).min(axis=0), out=values)
+    return values
 
 
 def _band_key(band: int, values: np.ndarray) -> int:
