@@ -67,6 +67,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.seen.SeenUrlMiddleware": 50,
     # A truncated gzip body is an error, not half an article.
     "crawler.middlewares.truncated_gzip.TruncatedGzipMiddleware": 595,
+    # Meta refresh read from the first 32 KiB only (Scrapy's decodes and keeps the whole page).
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.meta_refresh.HeadMetaRefreshMiddleware": 580,
     # A redirect cycle (a -> b -> a) is counted instead of vanishing in the dupefilter.
     "crawler.middlewares.redirect_loop.RedirectLoopMiddleware": 610,
 }
