@@ -38,6 +38,10 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 4
 DOWNLOAD_DELAY = 0.25
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19's RemoteControl extension runs Python code sent to a local HTTP server (token in a file in
+# the user's profile) for the whole crawl: not for an unattended crawler. Off, it also keeps its web
+# framework (aiohttp, ~50 modules) out of the crawl process.
+REMOTE_CONTROL_ENABLED = False
 
 # --- robustness against hostile servers ------------------------------------
 DOWNLOAD_TIMEOUT = 30
