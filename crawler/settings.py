@@ -39,8 +39,8 @@ DOWNLOAD_DELAY = 0.25
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 # Scrapy 2.19's RemoteControl extension runs Python code sent to a local HTTP server (token in a file in
-# the user's profile) for the whole crawl: not for an unattended crawler. Off, it also keeps its web
-# framework (aiohttp, ~50 modules) out of the crawl process.
+# the user's profile) for the whole crawl: not for an unattended crawler. Off (and left out of EXTENSIONS,
+# so that its web framework, aiohttp, is not even imported).
 REMOTE_CONTROL_ENABLED = False
 
 # --- robustness against hostile servers ------------------------------------
@@ -83,6 +83,7 @@ SPIDER_MIDDLEWARES = {
     "crawler.middlewares.recheck.RecheckMiddleware": 100,
 }
 EXTENSIONS = {
+    "scrapy.extensions.remote_control.RemoteControl": None,  # see REMOTE_CONTROL_ENABLED
     "crawler.extensions.runstatus.RunStatus": 500,
     "crawler.extensions.report.RunReport": 510,
     "crawler.extensions.progress.Progress": 520,  # idle unless AUTONEWS_PROGRESS (--progress or a terminal)

@@ -17,13 +17,14 @@ NOT_IN_THE_CRAWL_PROCESS = ("pipelines.extract.article", "numpy", "datasketch", 
 
 LOAD_EVERY_COMPONENT = """
 import sys
+from scrapy.utils.conf import build_component_list
 from scrapy.utils.misc import load_object
-import crawler.settings as s
-import crawler.cli.crawl, crawler.cli.runner, crawler.spiders.news, crawler.spiders.scrape
-for group in (s.DOWNLOADER_MIDDLEWARES, s.SPIDER_MIDDLEWARES, s.EXTENSIONS, s.ITEM_PIPELINES, s.ADDONS):
-    for path, order in group.items():
-        if order is not None:
-            load_object(path)
+import crawler.cli.crawl, crawler.spiders.news, crawler.spiders.scrape
+from crawler.cli.runner import project_settings
+settings = project_settings()
+for name in ("DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES", "EXTENSIONS", "ITEM_PIPELINES", "ADDONS"):
+    for path in build_component_list(settings.getwithbase(name)):  # Scrapy's defaults included
+        load_object(path)
 print(" ".join(sorted(set(sys.argv[1:]) & set(sys.modules))))
 """
 
