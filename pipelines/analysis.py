@@ -5,8 +5,10 @@ the crawl's :class:`AnalysisPlan` asks, also detects its languages and computes 
 fingerprint and near-duplicate signature from the very text, title and declared languages that the
 article will carry. The results travel on the article (:class:`pipelines.items.TextAnalysis`); the
 language and dedupe stages use them and still compute them themselves when they are absent (an article
-built elsewhere, a plan without them). One round trip instead of two, and no MinHash in the reactor
-process.
+built elsewhere, a plan without them). One round trip instead of two, and the costly part of the
+near-duplicate signature (shingling and hashing) out of the reactor process; its vectorised last step
+(``neardup.signature_from_hashes``) stays there, so that numpy (~11 MB resident) is loaded in one process
+rather than in every worker.
 
 Pure and Scrapy-free like the functions it calls: pool workers import this module. The extraction
 modules (trafilatura, lxml) are imported on first use, so the crawl process, which only names
@@ -19,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pipelines.dedupe.neardup import near_signature, text_fingerprint
+from pipelines.dedupe.neardup import signature_hashes, text_fingerprint
 from pipelines.items import ExtractedPage, LanguageOptions, TextAnalysis
 from pipelines.language.codes import parse_declared
 from pipelines.language.detect import detect_languages
@@ -42,7 +44,7 @@ class AnalysisPlan:
     language: LanguageOptions | None = None
     """Detect languages with these options (set by the language stage)."""
     dedupe_keys: bool = False
-    """Compute the text fingerprint and near-duplicate signature (set by the dedupe stage)."""
+    """Compute the text fingerprint and the near-duplicate signature's shingle hashes (set by the dedupe stage)."""
 
 
 @dataclass(slots=True)
@@ -77,7 +79,7 @@ def analyse_text(text: str, title: str | None, declared: Sequence[str], plan: An
         analysis.language_options = options
     if plan.dedupe_keys:
         analysis.fingerprint = text_fingerprint(text)
-        analysis.signature = near_signature(text)
+        analysis.signature_hashes = signature_hashes(text)
     return analysis
 
 

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pipelines.dedupe.neardup import NearSignature
     from pipelines.language.detect import LanguageResult
 
 
@@ -113,8 +112,9 @@ class TextAnalysis:
     """The language stage's options ``language`` was computed with (another stage's options: not used)."""
     fingerprint: str | None = None
     """``neardup.text_fingerprint(text)``; None: the dedupe keys were not computed."""
-    signature: NearSignature | None = None
-    """``neardup.near_signature(text)`` when ``fingerprint`` is set (None then: a text too short to sign)."""
+    signature_hashes: bytes | None = None
+    """``neardup.signature_hashes(text)`` when ``fingerprint`` is set (None then: a text too short to sign):
+    the shingle hashes, which are most of the signature's cost; ``neardup.signature_from_hashes`` finishes it."""
 
 
 @dataclass(slots=True)

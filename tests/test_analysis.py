@@ -13,7 +13,7 @@ import pytest
 from scrapy.utils.test import get_crawler
 
 from pipelines.analysis import AnalysisPlan, analyse_page, analysis_plan
-from pipelines.dedupe.neardup import near_signature, text_fingerprint
+from pipelines.dedupe.neardup import near_signature, signature_from_hashes, signature_hashes, text_fingerprint
 from pipelines.dedupe.pipeline import DedupePipeline, dedupe_keys
 from pipelines.extract.pipeline import ExtractPipeline
 from pipelines.items import Article, LanguageOptions, TextAnalysis
@@ -50,7 +50,8 @@ def test_the_analysis_is_what_the_stages_would_compute_from_the_article(name: st
                                               min_paragraph_chars=language.min_paragraph_chars,
                                               char_budget=600, mixed_share=0.2)
     assert found.fingerprint == text_fingerprint(article.text)
-    assert found.signature == near_signature(article.text) and found.signature is not None
+    assert found.signature_hashes == signature_hashes(article.text) and found.signature_hashes is not None
+    assert signature_from_hashes(found.signature_hashes) == near_signature(article.text)
 
 
 def test_a_crawl_without_language_or_dedupe_stage_computes_neither() -> None:
@@ -93,11 +94,15 @@ def test_the_language_stage_uses_a_result_made_with_its_own_options_only() -> No
     assert asyncio.run(stage.process_item(_article(None))).language == "en"
 
 
-def test_dedupe_keys_use_the_computed_fingerprint_and_signature() -> None:
+def test_dedupe_keys_use_the_computed_fingerprint_and_shingle_hashes() -> None:
     article = _article(None)
-    computed = TextAnalysis(fingerprint="f" * 32, signature=None)
+    computed = TextAnalysis(fingerprint="f" * 32, signature_hashes=None)
     keys = dedupe_keys(article.url, None, article.request_url, article.text, computed=computed)
     assert (keys.fingerprint, keys.signature) == ("f" * 32, None)
+    long_text = " ".join(f"word{i}" for i in range(40))
+    computed = TextAnalysis(fingerprint="f" * 32, signature_hashes=signature_hashes(long_text))
+    keys = dedupe_keys(article.url, None, article.request_url, article.text, computed=computed)
+    assert keys.signature == near_signature(long_text) and keys.signature is not None
     fresh = dedupe_keys(article.url, None, article.request_url, article.text, computed=TextAnalysis())
     assert fresh.fingerprint == text_fingerprint(article.text)
 

@@ -10,8 +10,9 @@ A stored article fetched again on purpose (``Article.recheck``: its feed or site
 than its last fetch) whose text changed is not a duplicate: it goes on as the article's next
 ``version``, with ``previous_fingerprint``; an unchanged one is dropped (``duplicate_url``).
 
-The fingerprint and signature are normally computed with the extraction, in its pool task
-(``pipelines.analysis``: this stage asks for them when built); an article without them gets them here.
+The fingerprint and the signature's shingle hashes (most of its cost) are normally computed with the
+extraction, in its pool task (``pipelines.analysis``: this stage asks for them when built); an article
+without them gets them here.
 
 Settings: ``AUTONEWS_STATE`` (state file), ``AUTONEWS_KEEP_DUPLICATES`` (False),
 ``AUTONEWS_NEAR_THRESHOLD`` (``neardup.NEAR_THRESHOLD``).
@@ -29,7 +30,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from pipelines.analysis import analysis_plan
-from pipelines.dedupe.neardup import NEAR_THRESHOLD, NearSignature, near_signature, text_fingerprint
+from pipelines.dedupe.neardup import (NEAR_THRESHOLD, NearSignature, near_signature, signature_from_hashes,
+                                      text_fingerprint)
 from pipelines.dedupe.urls import choose_canonical, url_aliases
 from pipelines.items import Article, TextAnalysis
 from pipelines.state.backend import open_store
@@ -51,13 +53,15 @@ def dedupe_keys(url: str, canonical_hint: str | None, request_url: str | None, t
     """Canonical URL, URL aliases (request, final, canonical), fingerprint and signature of an article.
 
     ``source_hosts``: where the canonical hint may point (``urls.choose_canonical``); None trusts it.
-    ``computed``: the analysis of ``text`` made with its extraction; its fingerprint and signature are
-    used when it has them.
+    ``computed``: the analysis of ``text`` made with its extraction; its fingerprint and shingle hashes
+    are used when it has them (the signature is finished from the hashes).
     """
     canonical = choose_canonical(url, canonical_hint, source_hosts)
     aliases = tuple(a for a in url_aliases(request_url, url, canonical) if a != canonical)
     if computed is not None and computed.fingerprint is not None:
-        return DedupeKeys(canonical, aliases, computed.fingerprint, computed.signature)
+        hashes = computed.signature_hashes
+        signature = None if hashes is None else signature_from_hashes(hashes)
+        return DedupeKeys(canonical, aliases, computed.fingerprint, signature)
     return DedupeKeys(canonical, aliases, text_fingerprint(text), near_signature(text))
 
 
@@ -70,7 +74,7 @@ class DedupePipeline:
         self.keep_duplicates = keep_duplicates
         self.threshold = threshold
         self.store: DedupeStore | None = None
-        # the extraction stage's pool task computes the fingerprint and signature (no MinHash in this process)
+        # the extraction stage's pool task computes the fingerprint and the shingle hashes (see dedupe_keys)
         analysis_plan(crawler).dedupe_keys = True
 
     @classmethod
