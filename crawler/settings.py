@@ -6,6 +6,8 @@ with ``-s KEY=VALUE`` on both ``autonews`` and ``scrapy crawl``.
 
 from __future__ import annotations
 
+from scrapy.settings import default_settings
+
 # Defaults are owned by the code that uses them (and falls back to them when a crawler is built
 # without this module, as in unit tests); every setting is declared here, once.
 from crawler.discovery.limits import MAX_ARTICLES_PER_SOURCE
@@ -39,8 +41,8 @@ DOWNLOAD_DELAY = 0.25
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 # Scrapy 2.19's RemoteControl extension runs Python code sent to a local HTTP server (token in a file in
-# the user's profile) for the whole crawl: not for an unattended crawler. Off (and left out of EXTENSIONS,
-# so that its web framework, aiohttp, is not even imported).
+# the user's profile) for the whole crawl: not for an unattended crawler. Off, and out of Scrapy's default
+# extensions (EXTENSIONS_BASE below), so that its web framework, aiohttp, is not even imported.
 REMOTE_CONTROL_ENABLED = False
 
 # --- robustness against hostile servers ------------------------------------
@@ -82,8 +84,11 @@ SPIDER_MIDDLEWARES = {
     # the duplicate filter sees their URL.
     "crawler.middlewares.recheck.RecheckMiddleware": 100,
 }
+# Scrapy's own list minus RemoteControl: a None for it in EXTENSIONS would still import it (Scrapy loads
+# every key given there to normalise it).
+EXTENSIONS_BASE = {path: order for path, order in default_settings.EXTENSIONS_BASE.items()
+                   if path != "scrapy.extensions.remote_control.RemoteControl"}
 EXTENSIONS = {
-    "scrapy.extensions.remote_control.RemoteControl": None,  # see REMOTE_CONTROL_ENABLED
     "crawler.extensions.runstatus.RunStatus": 500,
     "crawler.extensions.report.RunReport": 510,
     "crawler.extensions.progress.Progress": 520,  # idle unless AUTONEWS_PROGRESS (--progress or a terminal)

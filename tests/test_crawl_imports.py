@@ -17,14 +17,16 @@ NOT_IN_THE_CRAWL_PROCESS = ("pipelines.extract.article", "numpy", "datasketch", 
 
 LOAD_EVERY_COMPONENT = """
 import sys
-from scrapy.utils.conf import build_component_list
 from scrapy.utils.misc import load_object
 import crawler.cli.crawl, crawler.spiders.news, crawler.spiders.scrape
 from crawler.cli.runner import project_settings
 settings = project_settings()
-for name in ("DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES", "EXTENSIONS", "ITEM_PIPELINES", "ADDONS"):
-    for path in build_component_list(settings.getwithbase(name)):  # Scrapy's defaults included
+for name in ("DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES", "EXTENSIONS", "ITEM_PIPELINES"):
+    # as Scrapy builds them: with the _BASE defaults, every key loaded (even a disabled one)
+    for path in settings.get_component_priority_dict_with_base(name):
         load_object(path)
+for path in settings.getdict("ADDONS"):
+    load_object(path)
 print(" ".join(sorted(set(sys.argv[1:]) & set(sys.modules))))
 """
 
