@@ -10,9 +10,10 @@ near-duplicate signature (shingling and hashing) out of the reactor process; its
 (``neardup.signature_from_hashes``) stays there, so that numpy (~11 MB resident) is loaded in one process
 rather than in every worker.
 
-Pure and Scrapy-free like the functions it calls: pool workers import this module. The extraction
-modules (trafilatura, lxml) are imported on first use, so the crawl process, which only names
-:func:`analyse_page` to the pool, never loads them unless it extracts inline (``AUTONEWS_POOL_PROCESSES=0``).
+Pure and Scrapy-free like the functions it calls: pool workers import this module. The extraction code
+(``pipelines.extract.article`` and all it imports) is imported on first use, so the crawl process, which
+only names :func:`analyse_page` to the pool, never loads it unless it extracts inline
+(``AUTONEWS_POOL_PROCESSES=0``).
 """
 
 from __future__ import annotations
