@@ -6,6 +6,8 @@ with ``-s KEY=VALUE`` on both ``autonews`` and ``scrapy crawl``.
 
 from __future__ import annotations
 
+from scrapy.settings import default_settings
+
 # Defaults are owned by the code that uses them (and falls back to them when a crawler is built
 # without this module, as in unit tests); every setting is declared here, once.
 from crawler.discovery.limits import MAX_ARTICLES_PER_SOURCE
@@ -30,10 +32,18 @@ AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 CONCURRENT_REQUESTS = 32
+# Items and requests of one response processed in parallel. Scrapy starts that many asyncio tasks for
+# every response (default 100: ~100,000 tasks per 1,000 pages, ~1 ms of reactor CPU per page), and an
+# article response yields one item; a feed's requests are only scheduled, which is synchronous.
+CONCURRENT_ITEMS = 4
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 DOWNLOAD_DELAY = 0.25
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19's RemoteControl extension runs Python code sent to a local HTTP server (token in a file in
+# the user's profile) for the whole crawl: not for an unattended crawler. Off, and out of Scrapy's default
+# extensions (EXTENSIONS_BASE below), so that its web framework, aiohttp, is not even imported.
+REMOTE_CONTROL_ENABLED = False
 
 # --- robustness against hostile servers ------------------------------------
 DOWNLOAD_TIMEOUT = 30
@@ -63,6 +73,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.seen.SeenUrlMiddleware": 50,
     # A truncated gzip body is an error, not half an article.
     "crawler.middlewares.truncated_gzip.TruncatedGzipMiddleware": 595,
+    # Meta refresh read from the first 32 KiB only (Scrapy's decodes and keeps the whole page).
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.meta_refresh.HeadMetaRefreshMiddleware": 580,
     # A redirect cycle (a -> b -> a) is counted instead of vanishing in the dupefilter.
     "crawler.middlewares.redirect_loop.RedirectLoopMiddleware": 610,
 }
@@ -71,6 +84,10 @@ SPIDER_MIDDLEWARES = {
     # the duplicate filter sees their URL.
     "crawler.middlewares.recheck.RecheckMiddleware": 100,
 }
+# Scrapy's own list minus RemoteControl: a None for it in EXTENSIONS would still import it (Scrapy loads
+# every key given there to normalise it).
+EXTENSIONS_BASE = {path: order for path, order in default_settings.EXTENSIONS_BASE.items()
+                   if path != "scrapy.extensions.remote_control.RemoteControl"}
 EXTENSIONS = {
     "crawler.extensions.runstatus.RunStatus": 500,
     "crawler.extensions.report.RunReport": 510,

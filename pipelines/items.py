@@ -5,6 +5,8 @@ Data path: a spider yields a :class:`PageItem` (one fetched candidate page); the
 pipeline merges with the page into an :class:`Article`; language detection, deduplication
 and the record stage fill in the rest of the article, and storage writes the public record
 (``pipelines.record.build_record``: the JSON Schema in ``pipelines/article.schema.json``).
+The extraction's pool task (``pipelines.analysis.analyse_page``) also runs the later stages'
+pure computations on the article's text, handed on as the article's :class:`TextAnalysis`.
 
 Dataclasses, not dicts: Scrapy carries them as items (through ``itemadapter``), every stage
 names the fields it reads, and hints between stages are fields with a meaning rather than
@@ -15,6 +17,10 @@ crosses the process pool unchanged.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipelines.language.detect import LanguageResult
 
 
 @dataclass(slots=True)
@@ -83,6 +89,34 @@ class ExtractedPage:
     """The page's absolute rel=canonical / og:url, which deduplication may honour."""
 
 
+@dataclass(frozen=True, slots=True)
+class LanguageOptions:
+    """The language stage's settings for ``detect_languages`` (``AUTONEWS_LANGUAGE_*``, ``AUTONEWS_MIXED_LANGUAGE_SHARE``)."""
+
+    min_paragraph_chars: int
+    char_budget: int
+    mixed_share: float
+
+
+@dataclass(slots=True)
+class TextAnalysis:
+    """What the extraction stage's pool task already computed from an article's text, title and declared
+    languages for the later stages (``pipelines.analysis``), so that a page costs one pool round trip.
+
+    A stage uses its part when it is there and computes it itself otherwise.
+    """
+
+    language: LanguageResult | None = None
+    """``detect_languages`` of the article, run with ``language_options``."""
+    language_options: LanguageOptions | None = None
+    """The language stage's options ``language`` was computed with (another stage's options: not used)."""
+    fingerprint: str | None = None
+    """``neardup.text_fingerprint(text)``; None: the dedupe keys were not computed."""
+    signature_hashes: bytes | None = None
+    """``neardup.signature_hashes(text)`` when ``fingerprint`` is set (None then: a text too short to sign):
+    the shingle hashes, which are most of the signature's cost; ``neardup.signature_from_hashes`` finishes it."""
+
+
 @dataclass(slots=True)
 class Article:
     """An extracted article on its way from extraction to storage.
@@ -127,3 +161,5 @@ class Article:
     """Copied from the page: deduplication may record a changed text as a new version."""
     version: int = 1
     previous_fingerprint: str | None = None
+    analysis: TextAnalysis | None = None
+    """Language result and dedupe keys computed with the extraction (not part of the record)."""

@@ -31,8 +31,9 @@ PARENT_POLL_SECONDS = 1.0
 def _exit_with(parent: int) -> None:
     """Exit this worker once the crawl process is gone.
 
-    After a SIGKILL of the crawl nothing else would stop it: workers and forkserver hold each
-    other's pipe ends open, so they never see EOF and would linger with ~170 MB each.
+    After a SIGKILL of the crawl nothing else would stop it: each worker holds both ends of the
+    executor's call queue (the queue is pickled whole), so it never sees EOF and would linger with
+    ~170 MB.
     """
     while True:
         time.sleep(PARENT_POLL_SECONDS)
@@ -64,8 +65,9 @@ class CpuPool:
         if self.workers <= 0:
             return fn(*args)
         if self.executor is None:
-            # forkserver: forking the multi-threaded reactor process is unsafe.
-            ctx = multiprocessing.get_context("forkserver")
+            # spawn: forking the multi-threaded reactor process is unsafe, and a forkserver would be one more
+            # process (~14 MB resident) that starts the workers no warmer: they import their modules on first use.
+            ctx = multiprocessing.get_context("spawn")
             self.executor = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
                                                 initargs=(os.getpid(),))
         loop = asyncio.get_running_loop()

@@ -7,6 +7,8 @@ Syndicated variants of the benchmark's bodies are checked by the near-duplicates
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from pipelines.dedupe.neardup import (
     NUM_PERM,
     ROWS,
     is_near,
+    minhash_values,
     near_signature,
     normalize_text,
     shingles,
@@ -78,3 +81,25 @@ def test_no_seed_pair_merged() -> None:
     for x, y in itertools.combinations(sigs, 2):
         assert x is not None and y is not None
         assert not is_near(x, y)
+
+
+def test_minhash_is_datasketch_affine32_bit_for_bit() -> None:
+    # signatures in existing state stores were made with datasketch: the values must not change
+    from datasketch import MinHash
+
+    texts = [p.read_text(encoding="utf-8") for p in SEEDS] + ["one two", "Zürich Straße 東京 Ünïcode " * 40,
+                                                               " ".join(f"w{i}" for i in range(9000))]
+    for text in texts:
+        reference = MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32")
+        reference.update_batch(shingles(text))
+        values = minhash_values(text)
+        assert values is not None and values.tolist() == reference.hashvalues.tolist()
+    assert minhash_values("  ") is None
+
+
+def test_importing_neardup_loads_neither_numpy_nor_datasketch() -> None:
+    # crawler/settings.py imports this module: the crawl process needs no MinHash (the pool computes it)
+    code = "import sys, pipelines.dedupe.neardup; print(sorted({'numpy', 'datasketch', 'scipy'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout
+    assert out.strip() == "[]"

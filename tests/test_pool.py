@@ -173,7 +173,7 @@ def test_extract_and_language_pipelines_give_the_same_item_through_the_pool(name
 
 def test_workers_import_no_scrapy() -> None:
     # each pool worker imports the modules of the functions it runs; Scrapy would add ~44 MB to each
-    code = ("import sys, pipelines.extract.article, pipelines.language.detect, pipelines.pool; "
+    code = ("import sys, pipelines.analysis, pipelines.extract.article, pipelines.language.detect, pipelines.pool; "
             "print(sorted(m for m in sys.modules if m == 'scrapy' or m.startswith('scrapy.')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1]).stdout

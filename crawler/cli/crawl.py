@@ -104,7 +104,6 @@ def prepare_crawl(args: argparse.Namespace) -> Iterator[Settings | int]:
     """
     # behind the lock, like every Scrapy import of this module
     from crawler.cli.runner import configure_console_logging, project_settings, wants_progress
-    from crawler.distributed.lease import hold_worker_lease
     from crawler.security.addresses import AddressPolicy, PolicyError
     from crawler.security.names import check_path_names
     from crawler.sources.configured import configured_sources
@@ -159,6 +158,8 @@ def prepare_crawl(args: argparse.Namespace) -> Iterator[Settings | int]:
             yield EXIT_USAGE
             return
         if settings.get("AUTONEWS_REDIS_URL"):
+            from crawler.distributed.lease import hold_worker_lease  # the redis client: worker mode only
+
             status = hold_worker_lease(settings, stack)
             if status is not None:
                 yield status

@@ -70,6 +70,10 @@ def wants_progress(flag: bool) -> bool:
 def run_spider(spider: str, settings: Settings, **spider_args: Any) -> dict[str, Any]:
     """Crawl with ``spider`` until it finishes; return the final stats."""
     process = AsyncCrawlerProcess(settings)
+    # Scrapy's logging setup (just done) leaves its loggers at DEBUG for the handler to filter, so every
+    # response and every item still built a DEBUG record ("Scraped from": the whole article's repr),
+    # formatted and redacted (crawler.security.logs) to be dropped. Below LOG_LEVEL none is built.
+    logging.getLogger("scrapy").setLevel(settings.get("LOG_LEVEL") or "DEBUG")
     crawler = process.create_crawler(spider)
     process.crawl(crawler, **spider_args)
     process.start()

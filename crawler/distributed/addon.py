@@ -30,7 +30,6 @@ from typing import Any
 
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 
-from crawler.distributed.connection import redis_keys
 from crawler.security.logs import install_log_redaction
 from pipelines.state.location import is_redis
 from pipelines.storage.naming import instance_name
@@ -53,6 +52,9 @@ class WorkerAddon:
         if not url:
             return
         install_log_redaction()  # the URL may hold the Redis password; Scrapy logs REDIS_URL at start-up
+        # imported here: this add-on is enabled in every crawl, and one on SQLite never needs the redis client
+        from crawler.distributed.connection import redis_keys
+
         keys = redis_keys(settings)
         seed_only = settings.getbool("AUTONEWS_REDIS_SEED_ONLY")
         worker = settings.get("AUTONEWS_WORKER_ID") or socket.gethostname()

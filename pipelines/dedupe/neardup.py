@@ -26,12 +26,15 @@ without the other article's text.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import struct
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 SHINGLE_WORDS = 3
 NUM_PERM = 72
@@ -87,49 +90,116 @@ def shingles(text: str, size: int = SHINGLE_WORDS) -> set[bytes]:
     return {" ".join(words[i : i + size]).encode("utf-8") for i in range(len(words) - size + 1)}
 
 
+# The MinHash is datasketch 2.0's ``MinHash(num_perm=72, seed=1, scheme="affine32")`` fed with
+# ``update_batch(shingles)``, computed here bit for bit (tests/test_neardup.py compares the two): stored
+# signatures must stay comparable across versions, and importing datasketch pulls in scipy (~40 MB
+# resident, ~0.4 s) for these few lines. numpy is imported on first use: crawler/settings.py reads
+# NEAR_THRESHOLD from this module long before a crawl needs a signature, and the pool workers, which
+# only compute shingle_hashes, never load it.
+_PERMUTATION_SEED = 1
+_FMIX_SHIFTS_MULTIPLIERS = ((16, 0x85EBCA6B), (13, 0xC2B2AE35))  # MurmurHash3's 32-bit finalizer
+_FMIX_LAST_SHIFT = 16
+_CHUNK_SHINGLES = 4096  # shingles per (n x NUM_PERM) block, so a huge text never builds a huge matrix
+
+
+def _numpy() -> Any:
+    """numpy, imported on first use; OpenBLAS's thread pool is not started (nothing here is linear algebra,
+    and the idle pool thread cost the crawl process ~0.1 CPU s)."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # read once, when numpy loads OpenBLAS
+    import numpy
+
+    return numpy
+
+
 @lru_cache(maxsize=1)
 def _permutations() -> tuple[np.ndarray, np.ndarray]:
-    # Building permutations costs more than hashing a short text: do it once.
-    from datasketch import MinHash  # lazily: see minhash_values
+    """The ``NUM_PERM`` affine permutations ``h -> a * h + b mod 2**32`` (``a`` odd, so each is a bijection),
+    drawn as datasketch draws them: ``RandomState(seed)``, all of ``a`` first, then all of ``b``."""
+    np = _numpy()
 
-    return MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32").permutations
+    gen = np.random.RandomState(_PERMUTATION_SEED)
+    a = gen.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
+
+
+def _fmix32(values: np.ndarray) -> np.ndarray:
+    """MurmurHash3's finalizer on uint32 values (wrapping multiplication): spreads structured input hashes."""
+    np = _numpy()
+
+    for shift, multiplier in _FMIX_SHIFTS_MULTIPLIERS:
+        values = (values ^ (values >> np.uint32(shift))) * np.uint32(multiplier)
+    return values ^ (values >> np.uint32(_FMIX_LAST_SHIFT))
+
+
+def shingle_hashes(text: str) -> bytes:
+    """The 32-bit hashes the MinHash is computed from, one per distinct shingle of ``text``: the first 4 bytes
+    of its SHA-1, packed (little-endian uint32, as datasketch's ``sha1_hash32`` reads them); empty when the
+    text has no words.
+
+    Pure Python and most of a signature's cost: the pool workers compute them without numpy
+    (``signature_hashes``), the crawl process finishes the signature (``signature_from_hashes``).
+    """
+    sha1 = hashlib.sha1
+    return b"".join([sha1(gram).digest()[:4] for gram in shingles(text)])
+
+
+def minhash_of_hashes(hashes: bytes) -> np.ndarray | None:
+    """Return the ``NUM_PERM`` MinHash values (uint32) of packed shingle hashes, or None when there are none.
+
+    Each hash is mixed by :func:`_fmix32` and put through every permutation; each value is the minimum
+    over the shingles.
+    """
+    if not hashes:
+        return None
+    np = _numpy()
+
+    mixed = _fmix32(np.frombuffer(hashes, dtype="<u4")).reshape(-1, 1)
+    a, b = _permutations()
+    values = np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32)
+    for start in range(0, len(mixed), _CHUNK_SHINGLES):
+        np.minimum(values, (mixed[start : start + _CHUNK_SHINGLES] * a + b).min(axis=0), out=values)
+    return values
 
 
 def minhash_values(text: str) -> np.ndarray | None:
-    """Return the ``NUM_PERM`` MinHash values (uint64) of the text's shingles, or None if it has no words."""
-    grams = shingles(text)
-    if not grams:
-        return None
-    # imported on first use: crawler/settings.py reads NEAR_THRESHOLD from this module, and the CLI
-    # loads the settings long before it needs a MinHash (datasketch costs ~0.4 s to import)
-    from datasketch import MinHash
-
-    mh = MinHash(num_perm=NUM_PERM, seed=1, permutations=_permutations(), scheme="affine32")
-    mh.update_batch(grams)
-    return mh.hashvalues
+    """Return the ``NUM_PERM`` MinHash values (uint32) of the text's shingles, or None if it has no words."""
+    return minhash_of_hashes(shingle_hashes(text))
 
 
-def _band_key(band: int, values: np.ndarray) -> int:
-    digest = hashlib.blake2b(
-        band.to_bytes(2, "little") + values.astype("<u8").tobytes(), digest_size=4
-    ).digest()
+def _band_key(band: int, rows: bytes) -> int:
+    """LSH key of one band: its rows as little-endian uint64s, hashed with the band number mixed in."""
+    digest = hashlib.blake2b(band.to_bytes(2, "little") + rows, digest_size=4).digest()
     # Signed so it fits SQLite's INTEGER in 4 bytes either way.
     return int.from_bytes(digest, "little", signed=True)
 
 
 def signature_from_values(values: np.ndarray) -> NearSignature:
     """Build a :class:`NearSignature` from MinHash values (see :func:`minhash_values`)."""
-    bands = tuple(_band_key(b, values[b * ROWS : (b + 1) * ROWS]) for b in range(BANDS))
-    mins = struct.pack(_MINS_FORMAT, *(int(v) & 0xFFFF for v in values))
+    rows = values.astype("<u8").tobytes()
+    width = 8 * ROWS
+    bands = tuple(_band_key(b, rows[b * width : (b + 1) * width]) for b in range(BANDS))
+    mins = (values & 0xFFFF).astype("<u2").tobytes()  # = struct.pack(_MINS_FORMAT, low 16 bits of each)
     return NearSignature(bands=bands, mins=mins)
+
+
+def signature_hashes(text: str) -> bytes | None:
+    """The :func:`shingle_hashes` of ``text``, or None when it has fewer than ``NEAR_MIN_WORDS`` words (no signature)."""
+    if len(_WORD.findall(text)) < NEAR_MIN_WORDS:
+        return None
+    return shingle_hashes(text)
+
+
+def signature_from_hashes(hashes: bytes) -> NearSignature | None:
+    """The near-duplicate signature of a text from its :func:`signature_hashes` (None when there are none)."""
+    values = minhash_of_hashes(hashes)
+    return None if values is None else signature_from_values(values)
 
 
 def near_signature(text: str) -> NearSignature | None:
     """Return the near-duplicate signature of ``text``, or None when it has fewer than ``NEAR_MIN_WORDS`` words."""
-    if len(_WORD.findall(text)) < NEAR_MIN_WORDS:
-        return None
-    values = minhash_values(text)
-    return None if values is None else signature_from_values(values)
+    hashes = signature_hashes(text)
+    return None if hashes is None else signature_from_hashes(hashes)
 
 
 def similarity(mins_a: bytes, mins_b: bytes) -> float:

@@ -10,6 +10,10 @@ A stored article fetched again on purpose (``Article.recheck``: its feed or site
 than its last fetch) whose text changed is not a duplicate: it goes on as the article's next
 ``version``, with ``previous_fingerprint``; an unchanged one is dropped (``duplicate_url``).
 
+The fingerprint and the signature's shingle hashes (most of its cost) are normally computed with the
+extraction, in its pool task (``pipelines.analysis``: this stage asks for them when built); an article
+without them gets them here.
+
 Settings: ``AUTONEWS_STATE`` (state file), ``AUTONEWS_KEEP_DUPLICATES`` (False),
 ``AUTONEWS_NEAR_THRESHOLD`` (``neardup.NEAR_THRESHOLD``).
 Stats: ``autonews/dedupe/{unique,new_version,duplicate_url,duplicate_text,near_duplicate}``,
@@ -25,9 +29,11 @@ from dataclasses import dataclass
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from pipelines.dedupe.neardup import NEAR_THRESHOLD, NearSignature, near_signature, text_fingerprint
+from pipelines.analysis import analysis_plan
+from pipelines.dedupe.neardup import (NEAR_THRESHOLD, NearSignature, near_signature, signature_from_hashes,
+                                      text_fingerprint)
 from pipelines.dedupe.urls import choose_canonical, url_aliases
-from pipelines.items import Article
+from pipelines.items import Article, TextAnalysis
 from pipelines.state.backend import open_store
 from pipelines.state.store import DUPLICATE_URL, DedupeStore, NewVersion
 
@@ -43,13 +49,19 @@ class DedupeKeys:
 
 
 def dedupe_keys(url: str, canonical_hint: str | None, request_url: str | None, text: str,
-                source_hosts: Iterable[str] | None = None) -> DedupeKeys:
+                source_hosts: Iterable[str] | None = None, computed: TextAnalysis | None = None) -> DedupeKeys:
     """Canonical URL, URL aliases (request, final, canonical), fingerprint and signature of an article.
 
     ``source_hosts``: where the canonical hint may point (``urls.choose_canonical``); None trusts it.
+    ``computed``: the analysis of ``text`` made with its extraction; its fingerprint and shingle hashes
+    are used when it has them (the signature is finished from the hashes).
     """
     canonical = choose_canonical(url, canonical_hint, source_hosts)
     aliases = tuple(a for a in url_aliases(request_url, url, canonical) if a != canonical)
+    if computed is not None and computed.fingerprint is not None:
+        hashes = computed.signature_hashes
+        signature = None if hashes is None else signature_from_hashes(hashes)
+        return DedupeKeys(canonical, aliases, computed.fingerprint, signature)
     return DedupeKeys(canonical, aliases, text_fingerprint(text), near_signature(text))
 
 
@@ -62,6 +74,8 @@ class DedupePipeline:
         self.keep_duplicates = keep_duplicates
         self.threshold = threshold
         self.store: DedupeStore | None = None
+        # the extraction stage's pool task computes the fingerprint and the shingle hashes (see dedupe_keys)
+        analysis_plan(crawler).dedupe_keys = True
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupePipeline:
@@ -85,7 +99,8 @@ class DedupePipeline:
         if self.store is None:
             self.open_spider()
         assert self.store is not None
-        keys = dedupe_keys(item.url, item.canonical_hint, item.request_url, item.text, item.source_domains)
+        keys = dedupe_keys(item.url, item.canonical_hint, item.request_url, item.text, item.source_domains,
+                           item.analysis)
         item.canonical_url = keys.canonical_url
         item.fingerprint = keys.fingerprint
         found = self.store.claim(keys.canonical_url, aliases=keys.aliases, fingerprint=keys.fingerprint,

@@ -1,4 +1,8 @@
-"""Item pipeline around ``extract_article``: page in, article out, in the crawl's process pool."""
+"""Item pipeline around ``extract_article``: page in, article out, in the crawl's process pool.
+
+The pool task is ``pipelines.analysis.analyse_page``: with the extraction it computes what the later
+stages asked for of the article's text (language, dedupe keys), so a page crosses the pool once.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,11 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
-from pipelines.extract.article import extract_article
+# not pipelines.extract.article: this process only names analyse_page to the pool (see pipelines.analysis)
+from pipelines.analysis import analyse_page, analysis_plan, article_declared_languages
 from pipelines.extract.dates import after
 from pipelines.extract.limits import MIN_TEXT_CHARS
 from pipelines.items import Article, ExtractedPage, PageItem
-from pipelines.language.codes import parse_declared
 from pipelines.pool import cpu_pool
 from pipelines.sanitize import clean_value
 
@@ -68,7 +72,7 @@ def to_article(page: PageItem, fields: ExtractedPage) -> Article:
         **content,
         published=published,
         published_from=published_from,
-        declared_languages=parse_declared([*fields.declared_languages, *page.content_languages]),
+        declared_languages=article_declared_languages(fields.declared_languages, page.content_languages),
         flags=list(fields.flags) + ([] if published else ["no_date"]),
     )
 
@@ -92,12 +96,15 @@ class ExtractPipeline:
         return cls(crawler, crawler.settings.getint("AUTONEWS_MIN_TEXT_CHARS", MIN_TEXT_CHARS))
 
     async def process_item(self, page: PageItem) -> Article:
-        """Extract in the crawl's process pool (inline with ``AUTONEWS_POOL_PROCESSES=0``), so the reactor keeps fetching."""
+        """Extract in the crawl's process pool (inline with ``AUTONEWS_POOL_PROCESSES=0``), so the reactor keeps
+        fetching; the article carries the analysis of its text that the later stages asked for."""
         body, page.body = page.body, b""  # the raw HTML never travels further (nor into a DropItem log line)
-        extract = partial(extract_article, min_chars=self.min_chars)
-        fields = await cpu_pool(self.crawler).run(extract, body, page.url, page.encoding)
-        if fields is None:
+        analyse = partial(analyse_page, min_chars=self.min_chars, plan=analysis_plan(self.crawler))
+        found = await cpu_pool(self.crawler).run(analyse, body, page.url, page.encoding, page.content_languages)
+        if found is None:
             self.stats.inc_value("autonews/not_article")
             raise DropItem(f"not an article: {page.url}")
         self.stats.inc_value("autonews/extracted")
-        return to_article(page, fields)
+        article = to_article(page, found.fields)
+        article.analysis = found.analysis
+        return article

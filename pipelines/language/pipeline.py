@@ -1,7 +1,9 @@
 """Item pipeline: language fields and flags, and what to do with non-English articles.
 
 The detection itself is pure and lives in pipelines.language.detect; this module reads settings,
-merges the result into the item, counts stats and applies AUTONEWS_NON_ENGLISH_POLICY.
+merges the result into the item, counts stats and applies AUTONEWS_NON_ENGLISH_POLICY. The detection
+normally runs with the extraction, in the same pool task (``pipelines.analysis``: this stage asks for it
+when built); an article without that result is detected here, in the pool.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from pipelines.items import Article
+from pipelines.analysis import analysis_plan
+from pipelines.items import Article, LanguageOptions
 from pipelines.language.codes import normalize_code
 from pipelines.pool import cpu_pool
 from pipelines.language.detect import (CHAR_BUDGET, FLAG_MIXED, FLAG_NON_ENGLISH, FLAG_UNKNOWN, MIN_PARAGRAPH_CHARS,
@@ -44,6 +47,9 @@ class LanguagePipeline:
         self.min_paragraph_chars = min_paragraph_chars
         self.char_budget = char_budget
         self.mixed_share = mixed_share
+        self.options = LanguageOptions(min_paragraph_chars, char_budget, mixed_share)
+        # the extraction stage's pool task detects with these options (one pool round trip per page)
+        analysis_plan(crawler).language = self.options
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "LanguagePipeline":
@@ -59,7 +65,11 @@ class LanguagePipeline:
                    mixed_share=share)
 
     async def process_item(self, item: Article) -> Article:
-        """Detect in the crawl's process pool (inline with ``AUTONEWS_POOL_PROCESSES=0``) and apply the result."""
+        """Apply the language result found with the extraction; without one, detect in the crawl's process pool
+        (inline with ``AUTONEWS_POOL_PROCESSES=0``) first."""
+        found = item.analysis
+        if found is not None and found.language is not None and found.language_options == self.options:
+            return self.apply(item, found.language)
         detect = partial(detect_languages, min_paragraph_chars=self.min_paragraph_chars,
                          char_budget=self.char_budget, mixed_share=self.mixed_share)
         result = await cpu_pool(self.crawler).run(detect, item.text, item.title, item.declared_languages)

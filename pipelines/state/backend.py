@@ -9,6 +9,7 @@ they all see the uncommitted adds.
 from __future__ import annotations
 
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,6 @@ from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 
 from pipelines.state.location import is_redis, resolve_state
-from pipelines.state.redis_store import RedisStore
 from pipelines.state.sqlite_store import SQLiteStore
 from pipelines.state.store import DedupeStore
 
@@ -45,8 +45,17 @@ def open_state(uri: str, **redis_options: Any) -> DedupeStore:
     ``redis_options`` (``prefix``, ``instance``, ``timeout``) only apply to Redis.
     """
     if is_redis(uri):
+        # imported here: a crawl on SQLite never loads the redis client (~6 MB resident)
+        from pipelines.state.redis_store import RedisStore
+
         return RedisStore(uri, **redis_options)
     return SQLiteStore(uri)
+
+
+def is_redis_store(store: DedupeStore) -> bool:
+    """Whether ``store`` is the Redis state (one can only exist once ``open_state`` has imported its module)."""
+    module = sys.modules.get("pipelines.state.redis_store")
+    return module is not None and isinstance(store, module.RedisStore)
 
 
 def open_store(crawler: Crawler) -> DedupeStore:

@@ -11,7 +11,7 @@ import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -21,14 +21,16 @@ from twisted.internet import task
 
 from pipelines.items import Article
 from pipelines.record import SCHEMA_VERSION, build_record, record_line
-from pipelines.state.backend import close_store, open_store
-from pipelines.state.redis_store import RedisStore
+from pipelines.state.backend import close_store, is_redis_store, open_store
 from pipelines.state.store import DedupeStore
 from pipelines.stats import count_error
 from pipelines.storage.manifest import Manifest, ManifestError
 from pipelines.storage.naming import day_dir, file_stem, run_id
 from pipelines.storage.recovery import recover
 from pipelines.storage.sealed import COMMIT_EVERY, SEAL_EVERY_ITEMS, SEAL_EVERY_SECONDS, SealedFile
+
+if TYPE_CHECKING:
+    from pipelines.state.redis_store import RedisStore
 
 logger = logging.getLogger(__name__)
 
@@ -207,6 +209,6 @@ class StoragePipeline:
                 self.seal(key)
         except OSError as exc:
             self.fail(exc)
-        if isinstance(store, RedisStore):  # claims found taken over at commit (a worker stalled too long)
-            self.crawler.stats.set_value("autonews/distributed/lost_claims", store.lost_claims)
+        if is_redis_store(store):  # claims found taken over at commit (a worker stalled too long)
+            self.crawler.stats.set_value("autonews/distributed/lost_claims", cast("RedisStore", store).lost_claims)
         close_store(self.crawler)

@@ -14,22 +14,26 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from scrapy.statscollectors import StatsCollector
 
 from pipelines.dedupe.pipeline import dedupe_keys
-from pipelines.state.redis_store import RedisStore
+from pipelines.state.backend import is_redis_store
 from pipelines.state.store import DedupeStore, NewVersion
 from pipelines.storage.naming import PART_GLOB, part_instance
 from pipelines.storage.sealed import PartInUse, fsync_dir, recover_part
+
+if TYPE_CHECKING:
+    from pipelines.state.redis_store import RedisStore
 
 logger = logging.getLogger(__name__)
 
 
 def recover(root: Path, store: DedupeStore, stats: StatsCollector) -> None:
     """Recover the leftover ``.part`` files under ``root`` as the store's kind of state requires."""
-    if isinstance(store, RedisStore):
-        recover_dead_workers(root, store, stats)
+    if is_redis_store(store):
+        recover_dead_workers(root, cast("RedisStore", store), stats)
     else:
         recover_own(root, store, stats)
 
