@@ -77,6 +77,9 @@ class DemoRequestHandler(BaseHTTPRequestHandler):
 
     server: "_DemoHTTPServer"
     server_version = "AutonewsDemo/1.0"
+    # Persistent connections, as a real site keeps them (every answer has a Content-Length or no body):
+    # with HTTP/1.0 each page costs the crawler a new TCP connection.
+    protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:  # noqa: N802 (http.server naming)
         """Answer GET with the file, or 404."""

@@ -119,7 +119,10 @@ class SQLiteStore:
         self._conn.execute(f"PRAGMA page_size={int(page_size)}")
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute("PRAGMA cache_size=-65536")
+        # 8 MiB of page cache (SQLite's default is 2): it lives in the crawl process and fills up as a grown
+        # state is read, and 64 MiB cost that much resident memory for 0.004 ms a lookup at 100k articles
+        # (tests.benchmarks.dedupe_scale: 0.059 vs 0.055 ms; at 1M articles 0.08 ms, peak RSS 36 MB).
+        self._conn.execute("PRAGMA cache_size=-8192")
         # Only a new file gets the schema: writing to an existing one would wait for a
         # crawl's open write transaction, and readers (state stats) must not wait.
         if not self._conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'docs'").fetchone():
