@@ -11,7 +11,7 @@ extractor keeps (teaser blocks on its recovery path), so it is not the same text
 predicate says the own result may have missed text. The hook replaces ``trafilatura.core._extract_and_compare``
 (the four-line step of the cascade that runs the own extractor, then the comparison on a copy of the page)
 once, at import; outside :func:`gated` it does exactly what the library's does, and under a gate that says
-no it does not copy the page either. trafilatura is pinned, and tests/test_extract_fallback.py checks that
+no it does not copy the page either. trafilatura is pinned, and tests/test_extract_speed.py checks that
 the replaced function is still the one this module reproduces.
 """
 from __future__ import annotations
@@ -19,9 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
-
 from copy import copy
+from typing import Any
 
 import trafilatura.core
 from lxml.etree import _Element
