@@ -247,7 +247,14 @@ def test_three_workers_write_every_article_exactly_once(
 
 
 def _lines_of(output: Path, worker: str) -> int:
-    return sum(p.read_bytes().count(b"\n") for p in output.glob(f"articles*/*/*-{worker}-*.part"))
+    """Lines in ``worker``'s unsealed files (a file sealed between the listing and the read counts 0)."""
+    total = 0
+    for part in output.glob(f"articles*/*/*-{worker}-*.part"):
+        try:
+            total += part.read_bytes().count(b"\n")
+        except FileNotFoundError:
+            continue
+    return total
 
 
 def test_killed_worker_loses_nothing_and_nothing_doubles(
@@ -257,11 +264,14 @@ def test_killed_worker_loses_nothing_and_nothing_doubles(
     elsewhere.mkdir()
     # Seal rarely, commit every 20: the killed worker leaves committed and uncommitted lines behind.
     slow_seal = ("-s", "AUTONEWS_SEAL_EVERY_ITEMS=100000", "-s", "AUTONEWS_COMMIT_EVERY=20")
-    procs = [_worker(redis_url, big_site, shared, f"w{i}", *slow_seal) for i in (1, 2, 3)]
+    # w1 starts first: started together, a fast w2 and w3 could drain the queue before w1 has written 50 lines
+    procs = [_worker(redis_url, big_site, shared, "w1", *slow_seal)]
     deadline = time.monotonic() + 120
     while _lines_of(shared, "w1") < 50 and procs[0].poll() is None:
         assert time.monotonic() < deadline, "worker w1 wrote nothing"
         time.sleep(0.02)
+    assert procs[0].poll() is None, "w1 finished before it could be killed mid-run"
+    procs += [_worker(redis_url, big_site, shared, f"w{i}", *slow_seal) for i in (2, 3)]
     os.killpg(procs[0].pid, signal.SIGKILL)  # the worker and its pool processes, as a machine crash would
     procs[0].wait()
     for proc in procs[1:]:
