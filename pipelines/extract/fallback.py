@@ -10,8 +10,9 @@ extractor keeps (teaser blocks on its recovery path), so it is not the same text
 :func:`gated` installs a predicate for the passes run inside it: the comparison runs only when the
 predicate says the own result may have missed text. The hook replaces ``trafilatura.core._extract_and_compare``
 (the four-line step of the cascade that runs the own extractor, then the comparison on a copy of the page)
-once, at import; outside :func:`gated` it does exactly what the library's does, and under a gate that says
-no it does not copy the page either. trafilatura is pinned, and tests/test_extract_speed.py checks that
+once, at import, with :mod:`pipelines.extract.stoplist` (jusText's stoplist held once); outside
+:func:`gated` it does exactly what the library's does, and under a gate that says no it does not copy the
+page either. trafilatura is pinned, and tests/test_extract_speed.py checks that
 the replaced function is still the one this module reproduces.
 """
 from __future__ import annotations
@@ -27,6 +28,8 @@ from lxml.etree import _Element
 from lxml.html import HtmlElement
 from trafilatura.external import SANITIZED_XPATH, compare_extraction
 from trafilatura.main_extractor import extract_content
+
+from pipelines.extract import stoplist
 
 #: Decides from the own extraction (its body element and text) whether the comparison must run.
 Gate = Callable[[_Element, str], bool]
@@ -60,8 +63,9 @@ def _extract_and_compare(cleaned_tree: HtmlElement, cleaned_tree_backup: HtmlEle
 
 
 def install() -> None:
-    """Route trafilatura's cascade through the gate (idempotent)."""
+    """Route trafilatura's cascade through the gate, and its jusText run through one stoplist (idempotent)."""
     trafilatura.core._extract_and_compare = _extract_and_compare  # type: ignore[attr-defined]
+    stoplist.install()
 
 
 @contextmanager

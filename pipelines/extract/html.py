@@ -9,7 +9,6 @@ import codecs
 import re
 
 from lxml.html import HtmlElement
-from trafilatura.utils import load_html
 from w3lib.encoding import resolve_encoding
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.\-]+)""", re.I)
@@ -97,6 +96,10 @@ def parse_html(text: str) -> HtmlElement | None:
         return None
     if "&#" in text:
         text = _CONTROL_REFERENCE.sub("", text)
+    # imported here: the crawl process imports this module for looks_binary() and never parses a page, so
+    # it need not load trafilatura (with courlan, htmldate and jusText, ~9 MB resident)
+    from trafilatura.utils import load_html
+
     try:
         tree = load_html(text)
     except (TypeError, ValueError):

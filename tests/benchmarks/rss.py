@@ -30,16 +30,20 @@ def tree_pss(pid: int) -> int:
     return total
 
 
-def tree_rss(pid: int, cpu: dict[int, float] | None = None) -> int:
+def tree_rss(pid: int, cpu: dict[int, float] | None = None, peaks: dict[int, int] | None = None) -> int:
     """Resident bytes of ``pid`` plus all its live descendants (0 once it is gone).
 
-    When ``cpu`` is given, each process's user + system CPU seconds so far are stored in it by pid.
+    When ``cpu`` is given, each process's user + system CPU seconds so far are stored in it by pid; when
+    ``peaks`` is given, each process's highest RSS seen so far.
     """
     total = 0
     for proc in tree(pid):
         try:
             with proc.oneshot():
-                total += proc.memory_info().rss
+                rss = proc.memory_info().rss
+                total += rss
+                if peaks is not None:
+                    peaks[proc.pid] = max(peaks.get(proc.pid, 0), rss)
                 if cpu is not None:
                     times = proc.cpu_times()
                     cpu[proc.pid] = times.user + times.system
@@ -64,6 +68,7 @@ class RssSampler:
         self.peak_pss = 0
         self.samples: list[tuple[float, int]] = []  # (seconds since start, bytes)
         self.cpu: dict[int, float] = {}  # last CPU seconds seen per pid of the tree
+        self.peak_by_pid: dict[int, int] = {}  # highest RSS seen per pid of the tree
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
 
@@ -74,7 +79,7 @@ class RssSampler:
             count += 1
             if count % self.PSS_EVERY == 0:
                 self.peak_pss = max(self.peak_pss, tree_pss(self.pid))
-            rss = tree_rss(self.pid, self.cpu)
+            rss = tree_rss(self.pid, self.cpu, self.peak_by_pid)
             if rss:
                 self.peak = max(self.peak, rss)
                 self.samples.append((time.perf_counter() - started, rss))

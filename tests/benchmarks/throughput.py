@@ -33,7 +33,7 @@ a shared machine: one run's outlier (another user's job) cannot move a median of
 
 Prints the table (trafilatura CLI, autonews crawl, the ratio autonews / trafilatura, then the
 informational rows), diagnostic lines (CPU of the crawl's main process vs. its pool, RSS in the
-first and second half of the crawl, PSS, what other processes used meanwhile), and a verdict
+first and second half of the crawl, PSS, the main process's and the largest worker's, what other processes used meanwhile), and a verdict
 against issue 12's acceptance: CPU per page <= 1.5x the CLI's, pages/s >= 1.0x the CLI's, peak RSS
 of the crawl's tree <= 400 MB (tests/benchmarks/throughput_verdict.py).
 
@@ -148,7 +148,11 @@ def run_crawl(registry: Path, base_url: str, work: Path, overrides: list[str], s
     main_cpu = run.sampler.cpu.get(run.sampler.pid, 0.0)
     row.extra = {**run.extra(), "written": written, "main_cpu": main_cpu, "other_cpu": run.tree_cpu - main_cpu,
                  "rss_first_half": run.sampler.peak_between(0, 0.5),
-                 "rss_second_half": run.sampler.peak_between(0.5, 1.0)}
+                 "rss_second_half": run.sampler.peak_between(0.5, 1.0),
+                 "rss_main": float(run.sampler.peak_by_pid.get(run.sampler.pid, 0)),
+                 "rss_others_max": float(max((rss for pid, rss in run.sampler.peak_by_pid.items()
+                                              if pid != run.sampler.pid), default=0)),
+                 "others": float(len(run.sampler.peak_by_pid) - 1)}
     return row
 
 
@@ -247,7 +251,9 @@ def diagnostics(result: Comparison) -> list[str]:
         lines.append(f"ratio crawl / plain loop (pages/s): {crawl.rate / plain.rate:.2f}")
     lines.append(f"crawl peak RSS {(crawl.peak_rss or 0) / MB:.0f} MB (first half of the run "
                  f"{extra['rss_first_half'] / MB:.0f} MB, second half {extra['rss_second_half'] / MB:.0f} MB); "
-                 f"peak PSS (shared pages counted once) {extra['peak_pss'] / MB:.0f} MB")
+                 f"peak PSS (shared pages counted once) {extra['peak_pss'] / MB:.0f} MB; per process: main "
+                 f"{extra['rss_main'] / MB:.0f} MB, the largest of its {extra['others']:.0f} other processes "
+                 f"{extra['rss_others_max'] / MB:.0f} MB")
     lines.append(f"crawl CPU: main process {extra['main_cpu']:.1f} s, pool workers and helpers "
                  f"{extra['other_cpu']:.1f} s")
     if cli.rate:
