@@ -11,9 +11,10 @@ import sys
 
 from tests.conftest import REPO
 
-# (trafilatura itself is loaded: the spider's binary-body check lives in pipelines.extract.html, which
-# imports it; langdetect's modules are, through the settings' defaults, but its profiles never are)
-NOT_IN_THE_CRAWL_PROCESS = ("pipelines.extract.article", "numpy", "datasketch", "scipy", "redis", "aiohttp")
+# (langdetect's modules are loaded, through the settings' defaults, but its profiles never are; the spider's
+# binary-body check lives in pipelines.extract.html, which imports trafilatura only to parse a page)
+NOT_IN_THE_CRAWL_PROCESS = ("pipelines.extract.article", "trafilatura", "htmldate", "justext", "numpy", "datasketch",
+                            "scipy", "redis", "aiohttp")
 
 LOAD_EVERY_COMPONENT = """
 import sys
