@@ -12,8 +12,8 @@ predicate says the own result may have missed text. The hook replaces ``trafilat
 (the four-line step of the cascade that runs the own extractor, then the comparison on a copy of the page)
 once, at import, with :mod:`pipelines.extract.stoplist` (jusText's stoplist held once); outside
 :func:`gated` it does exactly what the library's does, and under a gate that says no it does not copy the
-page either. trafilatura is pinned, and tests/test_extract_speed.py checks that
-the replaced function is still the one this module reproduces.
+page either. trafilatura is pinned, and tests/test_extract_speed.py checks that the replaced function is
+still the one this module reproduces.
 """
 from __future__ import annotations
 

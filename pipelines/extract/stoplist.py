@@ -9,7 +9,7 @@ That is ~28 MB resident in every pool worker and a full pass over the tuple per 
 :func:`install` has trafilatura build the union directly as the lower-cased frozenset jusText would
 make of it (the same words: jusText's stoplists are lower-cased as they are read) and has jusText use a
 set it is given that way as it is. Classification is unchanged (the same words are stopwords);
-tests/test_extract_speed.py checks that the library functions replaced are still the ones reproduced here.
+tests/test_stoplist.py checks that, and that the library functions replaced are still the ones reproduced here.
 """
 from __future__ import annotations
 

@@ -33,9 +33,10 @@ a shared machine: one run's outlier (another user's job) cannot move a median of
 
 Prints the table (trafilatura CLI, autonews crawl, the ratio autonews / trafilatura, then the
 informational rows), diagnostic lines (CPU of the crawl's main process vs. its pool, RSS in the
-first and second half of the crawl, PSS, the main process's and the largest worker's, what other processes used meanwhile), and a verdict
-against issue 12's acceptance: CPU per page <= 1.5x the CLI's, pages/s >= 1.0x the CLI's, peak RSS
-of the crawl's tree <= 400 MB (tests/benchmarks/throughput_verdict.py).
+first and second half of the crawl, PSS, the peak RSS of the main process and of its largest other
+process, what other processes used meanwhile), and a verdict against issue 12's acceptance: CPU per
+page <= 1.5x the CLI's, pages/s >= 1.0x the CLI's, peak RSS of the crawl's tree <= 400 MB
+(tests/benchmarks/throughput_verdict.py).
 
 ``--scale 1000,10000`` runs the comparison at each size (``--pages`` is then ignored) and adds a
 table of autonews's CPU ms/page, pages/s and peak RSS per size and whether CPU per page and peak RSS
