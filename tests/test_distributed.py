@@ -230,7 +230,12 @@ def _check_union(output: Path, demo_paths: set[str]) -> list[dict]:
 
 def test_three_workers_write_every_article_exactly_once(
         redis_url: str, big_site: tuple[DemoServer, Path], single_node_demo: set[str], tmp_path: Path) -> None:
-    procs = [_worker(redis_url, big_site, tmp_path, f"w{i}") for i in (1, 2, 3)]
+    # Seen on a busy 2-core machine: w3 wrote nothing. A worker that finds the queue empty asks again only on
+    # Scrapy's 5 s idle tick, and w1 and w2 crawled the whole site in under 5 s (the demo registry sets a 0 s
+    # delay for 127.0.0.1, which beats DOWNLOAD_DELAY), or w3 gave up at FAST's 1 s idle time while the
+    # sitemap was being expanded. So: 20 pages/s per worker on the site's host, and 10 s of patience.
+    paced = ("-s", 'DOWNLOAD_SLOTS={"127.0.0.1": {"delay": 0.05}}', "-s", "AUTONEWS_REDIS_IDLE_SECONDS=10")
+    procs = [_worker(redis_url, big_site, tmp_path, f"w{i}", *paced) for i in (1, 2, 3)]
     results = [_finish(p) for p in procs]
     for code, err in results:
         assert code == 0, err
