@@ -22,6 +22,10 @@ class FileRefused(ValueError):
     """The name is not a regular file, or is larger than allowed; nothing was read from it."""
 
 
+class WrongSize(FileRefused):
+    """The file is not of the exact size the caller expected (a manifest line's ``bytes``)."""
+
+
 def kind(mode: int) -> str:
     """What a file of this ``st_mode`` is, in words (for error messages)."""
     for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISLNK, "a symbolic link"),
@@ -32,15 +36,18 @@ def kind(mode: int) -> str:
     return "not a regular file"
 
 
-def read_regular(path: Path, max_bytes: int) -> bytes:
-    """The content of the regular file ``path``, at most ``max_bytes`` long.
+def read_regular(path: Path, max_bytes: int, *, exact: bool = False) -> bytes:
+    """The content of the regular file ``path``, at most ``max_bytes`` long (exactly, with ``exact``).
 
     Raises FileRefused (before opening) for a link, a directory, a FIFO, a device, or a file
-    larger than ``max_bytes``; FileNotFoundError and other OSErrors pass through.
+    larger than ``max_bytes`` (WrongSize when ``exact`` and the size differs); FileNotFoundError
+    and other OSErrors pass through.
     """
     info = os.lstat(path)
     if not stat.S_ISREG(info.st_mode):
         raise FileRefused(f"is {kind(info.st_mode)}, not a regular file")
+    if exact and info.st_size != max_bytes:
+        raise WrongSize(f"is {info.st_size} bytes, not {max_bytes}")
     if info.st_size > max_bytes:
         raise FileRefused(f"is {info.st_size} bytes, more than the {max_bytes} allowed")
     try:
@@ -66,4 +73,6 @@ def read_regular(path: Path, max_bytes: int) -> bytes:
         os.close(fd)
     if size > max_bytes:
         raise FileRefused(f"grew past the {max_bytes} bytes allowed while being read")
+    if exact and size != max_bytes:
+        raise WrongSize(f"is {size} bytes, not {max_bytes}")
     return b"".join(chunks)

@@ -36,7 +36,7 @@ from typing import Any
 
 from pipelines.consumer.cursor import (Cursor, CursorError, check_name, clean_cursor_temps, load_cursor,
                                        lock_path, save_cursor)
-from pipelines.consumer.files import FileRefused, read_regular
+from pipelines.consumer.files import FileRefused, WrongSize, read_regular
 from pipelines.consumer.lock import ConsumerLock
 from pipelines.storage.manifest import ManifestEntry, ManifestError, manifest_path, parse_line, resolve_entry_file
 
@@ -148,7 +148,9 @@ def read_entry(root: Path, entry: ManifestEntry, max_file_bytes: int = MAX_FILE_
         raise EntryError(f"{where}: {entry.bytes} bytes, more than the {max_file_bytes} a reader accepts")
     path = entry_path(root, entry)
     try:
-        data = read_regular(path, entry.bytes)
+        data = read_regular(path, entry.bytes, exact=True)
+    except WrongSize as exc:
+        raise EntryError(f"{where} does not match its manifest line ({exc}): changed after sealing") from None
     except FileRefused as exc:
         raise EntryError(f"{where} {exc}") from None
     except OSError as exc:
