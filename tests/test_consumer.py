@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -14,7 +17,8 @@ from crawler.demo.generate import generate_site
 from crawler.demo.server import DemoServer
 from pipelines.consumer.cursor import CursorError, load_cursor
 from pipelines.consumer.reader import Consumer
-from tests.conftest import check_manifest_matches_files, crawl_args, run_cli
+from pipelines.storage.manifest import read_manifest
+from tests.conftest import REPO, check_manifest_matches_files, crawl_args, run_cli, sealed_records
 from tests.test_manifest import sealed
 
 
@@ -121,7 +125,7 @@ def test_a_file_changed_after_sealing_or_a_hostile_manifest_is_refused(tmp_path:
     assert skipped.seq == 1 and "does not match its manifest line" in skipped.reason
     result = run_cli("read", "--consumer", "c", "--output", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 0 and result.stdout == ""
-    assert "does not match its manifest line" in result.stderr and "1 file(s) skipped" in result.stderr
+    assert "does not match its manifest line" in result.stderr and "skipped: 1 file(s)" in result.stderr
     assert load_cursor(tmp_path, "c").committed == 0  # nothing committed until acknowledged
 
     secret = root / "secret.jsonl"
@@ -149,3 +153,72 @@ def test_symlinks_out_of_the_output_directory_are_not_written_through(tmp_path: 
     with pytest.raises(OSError):
         Manifest(out, 2).append([path])
     assert list(elsewhere.iterdir()) == []
+
+
+def readme_python_example() -> str:
+    """The ``python`` code block of the README's "Reading the output" section."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Reading the output"):readme.index("### Updated articles")]
+    [code] = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    return code
+
+
+def test_the_readme_reading_example_runs_on_a_crawl_output(growing_site: tuple[Path, DemoServer],
+                                                           tmp_path: Path) -> None:
+    registry, server = growing_site
+    out = tmp_path / "output"  # the example reads ./output, the default of `autonews crawl`
+    crawl = run_cli(*crawl_args(registry, server.base_url, out), cwd=tmp_path)
+    assert crawl.returncode == 0, crawl.stderr
+    code = readme_python_example()
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    entries = {e.seq: e for e in read_manifest(out)}
+    lines = [line.split(" ", 3) for line in run.stdout.splitlines()]
+    by_url = {r["canonical_url"]: r for r in sealed_records(out)}
+    assert len(lines) == len(by_url) == 10
+    for seq, file, url, title in lines:
+        assert entries[int(seq)].file == file and by_url[url]["title"] == title
+    assert load_cursor(out, "extractor").committed == max(entries)  # every batch acknowledged
+    again = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0 and again.stdout == ""  # nothing new
+
+    with open(out / "manifest.jsonl", "ab") as fh:  # set aside, reported through consumer.skipped
+        fh.write(b"not json\n")
+    (out / "articles" / "dir.jsonl").mkdir()
+    line = {**asdict(entries[max(entries)]), "seq": max(entries) + 1, "file": "articles/dir.jsonl"}
+    with open(out / "manifest.jsonl", "ab") as fh:
+        fh.write((json.dumps(line) + "\n").encode())
+    bad = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 0, bad.stderr
+    skipped = bad.stdout.splitlines()
+    assert len(skipped) == 2 and skipped[0].startswith("skipped: None None manifest line")
+    assert skipped[1].startswith(f"skipped: {max(entries) + 1} articles/dir.jsonl ") and "is a directory" in skipped[1]
+
+
+def test_the_python_api_imports_from_the_package_and_entries_read_like_manifest_lines(tmp_path: Path) -> None:
+    from pipelines.consumer import AckError, Batch, Consumer as Exported, ConsumerBusy, Entry
+    from pipelines.storage.manifest import Manifest, ManifestEntry
+
+    assert Exported is Consumer
+    Manifest(tmp_path, 2).append([sealed(tmp_path, "r-00001", 2), sealed(tmp_path, "r-00002", 1)])
+    consumer = Consumer(tmp_path, "api")
+    [first, second] = consumer.batches()
+    assert isinstance(first, Batch) and isinstance(first.entry, Entry) and isinstance(first.entry, ManifestEntry)
+    line = json.loads((tmp_path / "manifest.jsonl").read_bytes().splitlines()[0])
+    assert first.entry.as_dict() == line  # "the manifest line", as a dict
+    assert first.entry["seq"] == first.entry.seq == 1 and first.entry["file"] == line["file"]
+    with pytest.raises(KeyError):
+        first.entry["records_"]
+    with pytest.raises(AckError):
+        consumer.ack(3)  # beyond the manifest's last seq
+    for wrong in (True, -1, "2"):
+        with pytest.raises(AckError):
+            consumer.ack(wrong)  # type: ignore[arg-type]
+    assert consumer.ack(2) == 2 and consumer.ack(first) == 2  # an earlier batch changes nothing
+    with Consumer(tmp_path, "api") as holder:
+        with pytest.raises(ConsumerBusy):
+            list(Consumer(tmp_path, "api").batches())
+        with pytest.raises(ConsumerBusy):
+            Consumer(tmp_path, "api").ack(second)
+        assert holder.ack(second) == 2  # the holder itself may acknowledge (the lock is re-entrant)
+    assert list(Consumer(tmp_path, "api").batches()) == []

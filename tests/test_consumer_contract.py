@@ -154,7 +154,7 @@ def test_a_garbled_manifest_line_is_skipped_with_a_warning(tmp_path: Path) -> No
     urls, seq = delivered(result)
     assert len(urls) == 5 and seq == 3
     assert "manifest line 2" in result.stderr and "manifest line 3: nested too deep" in result.stderr
-    assert "2 garbled manifest line(s) skipped" in result.stderr
+    assert "skipped: 2 garbled manifest line(s) (warnings above)" in result.stderr
     assert cli_read(out, "c", "--ack", str(seq)).returncode == 0
     quiet = cli_read(out, "c")  # lines this consumer has passed are not its concern any more
     assert delivered(quiet) == ([], 3) and "warning" not in quiet.stderr
@@ -195,7 +195,7 @@ def test_a_directory_or_a_nul_in_a_manifest_path_is_skipped_per_entry(tmp_path: 
     assert len(urls) == 2 and seq == 4
     assert "dir.jsonl (manifest seq 2) is a directory, not a regular file" in result.stderr
     assert "manifest seq 3 names a file with a NUL byte" in result.stderr
-    assert "2 file(s) skipped" in result.stderr
+    assert "skipped: 2 file(s) (warnings above)" in result.stderr
 
 
 def test_a_record_nested_too_deep_skips_its_file_without_a_traceback(tmp_path: Path) -> None:

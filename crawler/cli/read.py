@@ -132,8 +132,8 @@ def deliver(consumer: Consumer, out: str | None, hint: str) -> int:
                 handle.close()
         # only once everything is written out: a read that failed half-way marks nothing
         consumer.mark_pending(through)
-    notes = "".join(f"; {n} {what} skipped (see the warnings above)"
-                    for n, what in ((garbled, "garbled manifest line(s)"), (skipped, "file(s)")) if n)
+    counts = [f"{n} {what}" for n, what in ((garbled, "garbled manifest line(s)"), (skipped, "file(s)")) if n]
+    notes = f"; skipped: {', '.join(counts)} (warnings above)" if counts else ""
     if not entries:
         eprint(f"autonews: consumer {consumer.name}: nothing new after manifest seq {committed}{notes}; "
                f"commit with: {hint} {through}")

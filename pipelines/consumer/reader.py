@@ -232,7 +232,7 @@ class Consumer:
         entries, garbled = scan_manifest_lines(self.root)
         for before, reason in garbled:
             if before >= committed:  # one this consumer has passed is not its concern any more
-                self._skip(None, None, f"{reason} (garbled; the next crawl lists its file again)")
+                self._skip(None, None, f"{reason} (garbled, set aside)")
         return [Entry.of(entry) for entry in entries if entry.seq > committed]
 
     def last_seq(self) -> int:
