@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -222,3 +224,39 @@ def test_the_python_api_imports_from_the_package_and_entries_read_like_manifest_
             Consumer(tmp_path, "api").ack(second)
         assert holder.ack(second) == 2  # the holder itself may acknowledge (the lock is re-entrant)
     assert list(Consumer(tmp_path, "api").batches()) == []
+
+
+@pytest.mark.parametrize("swap", ["fifo", "symlink"])
+def test_a_name_swapped_after_the_check_is_neither_waited_for_nor_followed(tmp_path: Path, swap: str,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The race the ``lstat`` cannot see: the open itself must not block on a FIFO nor follow a link."""
+    import pipelines.consumer.files as files
+
+    regular = tmp_path / "regular.jsonl"
+    regular.write_bytes(b"{}\n")
+    name = tmp_path / "swapped.jsonl"
+    if swap == "fifo":
+        os.mkfifo(name)
+    else:
+        name.symlink_to(regular)
+    real = os.lstat
+    # what the lstat saw: a regular file (the name is swapped right after it)
+    monkeypatch.setattr(files.os, "lstat", lambda path: real(regular) if Path(path) == name else real(path))
+    outcome: dict[str, str] = {}
+
+    def attempt() -> None:
+        try:
+            outcome["data"] = repr(files.read_regular(name, 3))
+        except files.FileRefused as exc:
+            outcome["refused"] = str(exc)
+
+    worker = threading.Thread(target=attempt, daemon=True)
+    worker.start()
+    worker.join(10)
+    if worker.is_alive():
+        with open(name, "wb"):  # let the blocked open return, then fail
+            pass
+        worker.join(10)
+        pytest.fail("read_regular blocked opening a FIFO")
+    assert "refused" in outcome, outcome
+    assert ("replaced" if swap == "fifo" else "symbolic link") in outcome["refused"]

@@ -10,6 +10,7 @@ and reads at most the size it allowed, so nothing larger than the caller's bound
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -53,7 +54,8 @@ def read_regular(path: Path, max_bytes: int, *, exact: bool = False) -> bytes:
     try:
         fd = os.open(path, _READ_FLAGS)
     except OSError as exc:
-        if os.path.islink(path):  # swapped for a link since the lstat (ELOOP)
+        # swapped for a link since the lstat: Linux says ELOOP for O_NOFOLLOW on a symlink, the BSDs EMLINK
+        if exc.errno in (errno.ELOOP, errno.EMLINK):
             raise FileRefused("is a symbolic link, not a regular file") from None
         raise
     try:
