@@ -118,8 +118,9 @@ def test_two_readers_of_one_name_at_once_the_second_exits_75(tmp_path: Path) -> 
     out = tmp_path / "out"
     publish(out, "r-00001", 2000, PAD)  # ~900 KB: the first reader blocks on a full pipe, holding the lock
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # unbuffered: readline() takes one line only, communicate() the rest
     first = subprocess.Popen([*autonews_cmd(), "read", "--consumer", "c", "--output", str(out)], cwd=tmp_path,
-                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
     try:
         assert first.stdout is not None and first.stdout.readline()  # it is delivering, so it holds the lock
         second = cli_read(out, "c")

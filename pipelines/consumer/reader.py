@@ -190,10 +190,12 @@ class Consumer:
         self._depth = 0
 
     def __enter__(self) -> Consumer:
+        """Hold the consumer's lock until the block ends (ConsumerBusy when another process holds it)."""
         self._acquire()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Release the lock taken by ``__enter__``."""
         self._release()
 
     def _acquire(self) -> None:
@@ -205,12 +207,14 @@ class Consumer:
         self._depth += 1
 
     def _release(self) -> None:
+        """Undo one :meth:`_acquire`; the last one releases the lock."""
         self._depth -= 1
         if self._depth == 0:
             self._lock.release()
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
+        """The lock for the duration of a ``with`` (re-entrant: a no-op inside ``with consumer``)."""
         self._acquire()
         try:
             yield
@@ -223,6 +227,7 @@ class Consumer:
         return load_cursor(self.root, self.name)
 
     def _skip(self, seq: int | None, file: str | None, reason: str) -> None:
+        """Set an entry aside: remember it in :attr:`skipped` and log a warning."""
         self.skipped.append(Skipped(seq, file, reason))
         logger.warning("skipped %s", reason)
 
