@@ -15,8 +15,6 @@ import resource
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from pipelines.consumer.cursor import load_cursor
 from pipelines.storage.manifest import Manifest, ManifestEntry
 from pipelines.storage.sealed import SealedFile
