@@ -18,7 +18,7 @@ from pathlib import Path
 from pipelines.consumer.cursor import load_cursor
 from pipelines.storage.manifest import Manifest, ManifestEntry
 from pipelines.storage.sealed import SealedFile
-from tests.conftest import autonews_cmd, run_cli
+from tests.conftest import REPO, autonews_cmd, run_cli
 
 COMMIT_LINE = re.compile(r"commit with: autonews read --consumer (\S+) --output (\S+) --ack (\d+)$", re.M)
 PAD = "x" * 400
@@ -291,3 +291,19 @@ def test_cursor_saves_never_write_through_a_link_at_a_temporary_name_and_clean_d
     assert victim.read_text() == "precious\n"
     assert load_cursor(out, "c").pending == 1
     assert not any(path.exists() for path in stale) and alive.exists()
+
+
+def test_the_readme_shell_recipe_reads_processes_and_acknowledges_what_it_read(tmp_path: Path) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Reading the output"):readme.index("### Updated articles")]
+    [recipe] = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
+    out = tmp_path / "data"
+    publish(out, "r-00001", 4)
+    publish(out, "r-00002", 3)
+    script = (recipe.replace("/data/autonews", str(out))
+              .replace("process batch.jsonl", 'test "$(wc -l < batch.jsonl)" -eq 7'))  # "processing"
+    script = re.sub(r"(?m)^autonews |(?<=&& )autonews ", f"{autonews_cmd()[0]} ", script)
+    result = subprocess.run(["sh", "-e", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "up to manifest seq 2; commit with:" in result.stdout  # the `tail -1 read.log`
+    assert load_cursor(out, "extractor").committed == 2
