@@ -181,6 +181,14 @@ def test_a_fifo_named_by_the_manifest_or_as_the_cursor_never_blocks(tmp_path: Pa
     result = cli_read(out, "d", "--ack", "1", timeout=30)
     assert result.returncode == 1 and "is a FIFO" in result.stderr
 
+    os.mkfifo(out / "consumers" / "e.lock")  # the lock file
+    result = cli_read(out, "e", timeout=30)
+    assert result.returncode == 1 and "the lock file" in result.stderr and "is a FIFO" in result.stderr
+    (out / "manifest.jsonl").unlink()  # the manifest itself
+    os.mkfifo(out / "manifest.jsonl")
+    result = cli_read(out, "f", timeout=30)
+    assert result.returncode == 1 and "manifest.jsonl is a FIFO, not a regular file" in result.stderr
+
 
 def test_a_directory_or_a_nul_in_a_manifest_path_is_skipped_per_entry(tmp_path: Path) -> None:
     out = tmp_path / "out"
