@@ -110,7 +110,7 @@ def test_a_link_left_as_a_part_file_is_set_aside_not_recovered_through(tmp_path:
     assert part.is_symlink()  # left where it is, for the operator
     report = json.loads(next((output / "runs").glob("*.json")).read_text())
     assert report["stats"]["autonews/errors/bad_part"] == 1
-    assert "Not recovering" in result.stderr or report["stats"]["log_count/ERROR"] >= 1
+    assert f"Left {part} alone, not recovered: a symbolic link" in result.stderr
 
 
 def test_a_manifest_that_is_a_link_is_refused_not_followed(tmp_path: Path, victim: Path) -> None:
@@ -120,6 +120,48 @@ def test_a_manifest_that_is_a_link_is_refused_not_followed(tmp_path: Path, victi
     result = crawl(tmp_path)
     assert result.returncode == 3 and "manifest.jsonl" in result.stderr and "symbolic link" in result.stderr
     assert victim.read_text(encoding="utf-8") == PRECIOUS
+
+
+def test_a_state_file_that_is_a_link_is_refused_not_made_a_database(tmp_path: Path) -> None:
+    output = tmp_path / "output"
+    output.mkdir()
+    empty = tmp_path / "empty-victim"
+    empty.write_bytes(b"")  # SQLite would make an empty file its database
+    (output / "state.sqlite3").symlink_to(empty)
+    result = crawl(tmp_path)
+    assert result.returncode == 3 and "state.sqlite3: a symbolic link, not followed" in result.stderr, result.stderr
+    assert empty.read_bytes() == b""
+
+
+def test_a_dead_workers_recovery_never_writes_through_a_link(tmp_path: Path, victim: Path) -> None:
+    from scrapy.utils.test import get_crawler
+
+    from pipelines.state.redis_store import RedisStore
+    from pipelines.storage.recovery import recover_dead_workers
+    from tests.servers.redis_server import RedisServer
+
+    day = tmp_path / "articles" / "2026-11-20"
+    day.mkdir(parents=True)
+    line = json.dumps({"url": "https://a.example/x/", "canonical_url": "https://a.example/x/", "text": "t " * 200,
+                       "duplicate_of": "https://a.example/y/"})
+    part = day / "20261120T100000Z-dead-1-00001.part"
+    part.write_text(line + "\n")
+    (day / "20261120T100000Z-dead-1-00001.recovering").symlink_to(victim)  # the old fixed temporary name
+    linked = day / "20261120T100000Z-gone-2-00001.part"
+    linked.symlink_to(victim)  # a link planted as a dead worker's .part: never read nor cut through
+    stale = day / f".20261120T100000Z-dead-1-00001.jsonl.{dead_pid()}.0123abcd.tmp"  # a killed recovery's
+    stale.write_text("x")
+    crawler = get_crawler()
+    with RedisServer() as server:
+        heir = RedisStore(server.url, instance="heir-1", timeout=60)
+        try:
+            recover_dead_workers(tmp_path, heir, crawler.stats)
+        finally:
+            heir.close()
+    assert victim.read_text(encoding="utf-8") == PRECIOUS
+    assert (day / "20261120T100000Z-dead-1-00001.jsonl").read_text() == line + "\n"
+    assert linked.is_symlink() and crawler.stats.get_value("autonews/errors/bad_part") == 1
+    assert not stale.exists()
 
 
 def test_a_garbled_manifest_line_is_skipped_and_counted_and_crawls_go_on(tmp_path: Path) -> None:

@@ -94,6 +94,19 @@ def writable_dir(path: Path) -> str | None:
     return None
 
 
+def state_links(state: str) -> str | None:
+    """Return why the SQLite state file cannot be opened safely (a planted link), or None."""
+    if not state or is_redis(state):
+        return None
+    from pipelines.state.sqlite_store import refuse_links  # behind the lock, like Scrapy
+
+    try:
+        refuse_links(state)
+    except OSError as exc:
+        return f"{exc.filename}: {exc.strerror}"
+    return None
+
+
 @contextlib.contextmanager
 def prepare_crawl(args: argparse.Namespace) -> Iterator[Settings | int]:
     """Build the crawl's settings, check the output and the registry, serve the demo site (``--demo``)
@@ -121,7 +134,7 @@ def prepare_crawl(args: argparse.Namespace) -> Iterator[Settings | int]:
         HTTPCACHE_DIR=str((output / ".httpcache").resolve()),
     )
     configure_console_logging(settings, args.verbose, args.log_file)
-    problem = writable_dir(output)
+    problem = writable_dir(output) or state_links(state_of(args))
     if problem:
         eprint(f"autonews: error: output not writable: {problem}")
         yield EXIT_OUTPUT

@@ -32,21 +32,25 @@ logger = logging.getLogger(__name__)
 
 
 def recover(root: Path, store: DedupeStore, stats: StatsCollector) -> None:
-    """Recover the leftover ``.part`` files under ``root`` as the store's kind of state requires.
-
-    First the temporary files a killed recovery left beside them are removed (those of dead processes).
-    """
-    for directory in sorted({part.parent for part in root.glob(PART_GLOB)}):
-        clean_stale_temps(directory)
+    """Recover the leftover ``.part`` files under ``root`` as the store's kind of state requires."""
     if is_redis_store(store):
         recover_dead_workers(root, cast("RedisStore", store), stats)
     else:
         recover_own(root, store, stats)
 
 
+def leftover_parts(root: Path) -> list[Path]:
+    """The ``*.part`` files under ``root``, in name order, after removing the temporary files a killed
+    recovery left beside them (those of dead processes only)."""
+    parts = sorted(root.glob(PART_GLOB))
+    for directory in sorted({part.parent for part in parts}):
+        clean_stale_temps(directory)
+    return parts
+
+
 def recover_own(root: Path, store: DedupeStore, stats: StatsCollector) -> None:
     """Seal every leftover ``*.part`` file and record its articles as seen."""
-    for part in sorted(root.glob(PART_GLOB)):
+    for part in leftover_parts(root):
         try:
             final, records = recover_part(part)
         except PartInUse:
@@ -65,7 +69,7 @@ def recover_own(root: Path, store: DedupeStore, stats: StatsCollector) -> None:
 def recover_dead_workers(root: Path, store: RedisStore, stats: StatsCollector) -> None:
     """Seal the ``*.part`` files of dead worker instances, keeping only lines nobody else took over."""
     live = store.live_instances() - {store.instance}
-    for part in sorted(root.glob(PART_GLOB)):
+    for part in leftover_parts(root):
         owner = part_instance(part)
         if owner is None or owner in live:
             continue
@@ -89,7 +93,7 @@ def set_aside(stats: StatsCollector, exc: OSError) -> None:
     """Leave a ``.part`` that is a link, not a regular file or not JSON Lines where it is, logged and counted."""
     stats.inc_value("autonews/errors/bad_part")
     stats.inc_value("autonews/errors/total")
-    logger.error("Not recovering %s", exc)
+    logger.error("Left %s alone, not recovered: %s", exc.filename, exc.strerror)
 
 
 def _recover_dead_part(part: Path, data: bytes, owner: str, store: RedisStore, stats: StatsCollector) -> None:

@@ -7,6 +7,7 @@ never meets a half-written line.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -104,7 +105,7 @@ def recover_part(path: Path) -> tuple[Path | None, list[dict[str, Any]]]:
     try:
         fd = open_existing(path, os.O_RDWR)  # a link planted as a .part is refused, never read or cut
     except NotRegularFile as exc:
-        raise BadPart(f"{path}: {exc.strerror}; left alone") from None
+        raise BadPart(exc.errno, exc.strerror, str(path)) from None
     with open(fd, "r+b") as fh:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -115,7 +116,7 @@ def recover_part(path: Path) -> tuple[Path | None, list[dict[str, Any]]]:
         try:
             records = [json.loads(line) for line in data[:keep].splitlines() if line.strip()]
         except ValueError as exc:  # not written by autonews: set aside rather than published
-            raise BadPart(f"{path}: a line is not JSON ({exc}); left alone") from None
+            raise BadPart(errno.EINVAL, f"a line is not JSON ({exc})", str(path)) from None
         if keep < len(data):
             fh.truncate(keep)
             os.fsync(fh.fileno())
