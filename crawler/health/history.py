@@ -89,18 +89,15 @@ def _slim(report: dict[str, Any]) -> dict[str, Any]:
     return slim
 
 
-def _maybe_since(path: Path, since: datetime) -> bool:
+def _maybe_since(path: Path, floor: str, since: datetime) -> bool:
     """Whether the report at ``path`` may have started at ``since`` or later, judged without reading it:
-    by the time its name starts with, else by its modification time (written as the run ends)."""
-    floor = since - _NAME_SLACK
+    by the time its name starts with (compared as text with ``floor``, the same format: names sort by
+    time), else by its modification time (written as the run ends)."""
     match = _STAMP.match(path.name)
     if match:
-        try:
-            return datetime.strptime(match[1], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc) >= floor
-        except ValueError:
-            pass
+        return match[1] >= floor
     try:
-        return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc) >= floor
+        return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc) >= since - _NAME_SLACK
     except OSError:
         return False
 
@@ -117,7 +114,8 @@ def scan_reports(runs_dir: Path, limit: int | None = None,
     """
     paths = sorted(runs_dir.glob("*.json"))  # run ids start with the UTC time: name order is time order
     if since is not None:
-        paths = [path for path in paths if _maybe_since(path, since)]
+        floor = f"{since - _NAME_SLACK:%Y%m%dT%H%M%SZ}"
+        paths = [path for path in paths if _maybe_since(path, floor, since)]
     if limit is not None:
         paths = paths[-limit:] if limit > 0 else []
     reports, skipped = [], []
