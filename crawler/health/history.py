@@ -35,6 +35,8 @@ _TEXTS = ("run_id", "start", "end", "finish_reason")
 _STAMP = re.compile(r"^(\d{8}T\d{6}Z)")
 #: How much earlier than a report's ``start`` its file name's time may be (both are taken as the crawl starts).
 _NAME_SLACK = timedelta(hours=1)
+_MAX_REPORT_BYTES = 64 << 20
+"""A run report larger than this is not one autonews wrote (a few KB per source): skipped unread."""
 
 
 def _count(value: Any) -> bool:
@@ -138,10 +140,6 @@ def scan_reports(runs_dir: Path, limit: int | None = None,
         reports.append(_slim(report))
     reports.sort(key=lambda r: (str(r.get("start", "")), str(r.get("run_id", ""))))
     return reports, skipped
-
-
-_MAX_REPORT_BYTES = 64 << 20
-"""A run report larger than this is not one autonews wrote (a few KB per source): skipped unread."""
 
 
 def load_reports(runs_dir: Path, limit: int | None = None, since: datetime | None = None) -> list[dict[str, Any]]:

@@ -135,21 +135,16 @@ class ManifestScan:
             offset += len(line) + 1
         return complete
 
-    def warn(self, path: Path, already: int = 0) -> None:
-        """Log the skipped lines after the first ``already`` (the first few by reason, then their count)."""
-        for reason in self.skipped[already:already + _WARN_LINES]:
+    def warn(self, path: Path) -> None:
+        """Log the skipped lines of ``path``: the first few with their reasons, then how many more."""
+        for reason in self.skipped[:_WARN_LINES]:
             logger.warning("Skipping a garbled line of %s: %s", path, reason[:300])
-        if len(self.skipped) - already > _WARN_LINES:
-            logger.warning("Skipping %d more garbled line(s) of %s", len(self.skipped) - already - _WARN_LINES, path)
+        if len(self.skipped) > _WARN_LINES:
+            logger.warning("Skipping %d more garbled line(s) of %s", len(self.skipped) - _WARN_LINES, path)
 
 
 _WARN_LINES = 3
 """Garbled manifest lines logged one by one; the rest are counted (every reader would log them again)."""
-
-
-def open_manifest(path: Path, flags: int) -> int:
-    """The manifest's descriptor, never through a link (NotRegularFile for a link, a FIFO, a directory)."""
-    return open_existing(path, flags)
 
 
 def scan_manifest(root: Path) -> ManifestScan:
@@ -157,7 +152,7 @@ def scan_manifest(root: Path) -> ManifestScan:
     about; paths are not checked (see :func:`read_manifest`)."""
     path = manifest_path(root)
     try:
-        fd = open_manifest(path, os.O_RDONLY)
+        fd = open_existing(path, os.O_RDONLY)  # never through a link, never a FIFO
     except FileNotFoundError:
         return ManifestScan()
     except NotRegularFile as exc:
@@ -225,7 +220,7 @@ class Manifest:
     def _open(self) -> BinaryIO:
         """The manifest for appending and reading; a symlink (or a FIFO...) in its place is refused
         (untrusted directory) with NotRegularFile, an OSError."""
-        return os.fdopen(open_manifest(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT), "a+b")
+        return os.fdopen(open_existing(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT), "a+b")
 
     def _catch_up(self, fh: BinaryIO) -> None:
         """Read lines appended since the last call; cut a torn last line (the lock is held)."""
