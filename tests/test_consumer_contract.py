@@ -152,7 +152,7 @@ def test_a_garbled_manifest_line_is_skipped_with_a_warning(tmp_path: Path) -> No
     result = cli_read(out, "c")
     urls, seq = delivered(result)
     assert len(urls) == 5 and seq == 3
-    assert "manifest line 2" in result.stderr and "manifest line 3: nested too deep" in result.stderr
+    assert "manifest line 2" in result.stderr and "manifest line 3: manifest line is nested too deep" in result.stderr
     assert "skipped: 2 garbled manifest line(s) (warnings above)" in result.stderr
     assert cli_read(out, "c", "--ack", str(seq)).returncode == 0
     quiet = cli_read(out, "c")  # lines this consumer has passed are not its concern any more

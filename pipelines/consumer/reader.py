@@ -119,9 +119,8 @@ def scan_manifest_lines(root: Path) -> tuple[list[ManifestEntry], list[tuple[int
             continue
         try:
             entry = parse_line(line)
-        except (ManifestError, RecursionError) as exc:
-            reason = "nested too deep" if isinstance(exc, RecursionError) else str(exc)
-            garbled.append((entries[-1].seq if entries else 0, f"manifest line {number}: {reason[:200]}"))
+        except ManifestError as exc:
+            garbled.append((entries[-1].seq if entries else 0, f"manifest line {number}: {str(exc)[:200]}"))
             continue
         entries.append(entry)
     return entries, garbled

@@ -102,6 +102,8 @@ def parse_line(line: bytes) -> ManifestEntry:
         data = json.loads(line)
     except ValueError as exc:
         raise ManifestError(f"manifest line is not JSON: {exc}") from None
+    except RecursionError:  # a line of 100,000 nested brackets: garbled, not fatal
+        raise ManifestError("manifest line is nested too deep") from None
     if not isinstance(data, dict):
         raise ManifestError("manifest line is not an object")
     ints = ("seq", "records", "bytes", "schema_version")
