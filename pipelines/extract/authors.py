@@ -222,6 +222,9 @@ def _clean(raw: Iterable[str | None], names_site: Callable[[str], bool] | None,
     raw = list(raw)
     if any(value and _ENTITY_DEBRIS.match(value.strip()) for value in raw):
         return []  # a value cut at a broken entity: its pieces are fragments, not names
+    # what follows the site's own name in the same source is its address or desk, unless it is a person
+    # ("GIROMATCH, Frankfurt a. M., Germany", which trafilatura gives as "GIROMATCH; Frankfurt a M; Germany")
+    after_site = False
     for value in raw:
         if not value:
             continue
@@ -238,7 +241,6 @@ def _clean(raw: Iterable[str | None], names_site: Callable[[str], bool] | None,
             continue  # a company or an association ("Haufe-Lexware GmbH & Co. KG"), whatever its conjunctions
         own = _own_domain_names(value, names_site) if names_site is not None else set()
         value = _PAREN.sub(" ", _EMAIL_OR_URL.sub(" ", value))
-        after_site = False  # what follows the site's own name in the same value is its address or desk
         for piece in _byline_pieces(_BY_ALWAYS.sub("", value.strip())):
             if not _is_name(piece) or (after_site and not _person(piece)):
                 continue
@@ -293,22 +295,40 @@ def jsonld_authors(objects: list[dict[str, Any]]) -> list[str]:
     return []
 
 
+Visible = Callable[[], Iterable[str | None]]
+
+
 def page_authors(sources: Iterable[Iterable[str | None]], names_site: Callable[[str], bool],
-                 visible: Callable[[], Iterable[str | None]] | None = None) -> list[str]:
+                 visible: Visible | Iterable[Visible] | None = None) -> list[str]:
     """The people named by the first source that names anyone once cleaned (sources most trusted first);
-    then the visible byline (``visible``, read only then: it is a search over a copy of the page).
-    A name one source gives as the site's (by its domain) is the site's in every later source too."""
+    then the visible bylines (``visible``: one reader or several, in order, each read only then: they
+    search the page). A name one source gives as the site's (by its domain) is the site's in every
+    later source too."""
     read: list[list[str | None]] = []
     aliases: set[str] = set()
     for source in sources:  # lazily: a later source (trafilatura's byline search) may be costly
         read.append(list(source))
         if names := _clean(read[-1], names_site, aliases):
             return names
-    if visible is not None and (names := _clean(visible(), names_site, aliases)):
-        return names
+    readers: Iterable[Visible] = [] if visible is None else [visible] if callable(visible) else visible
+    for reader in readers:
+        if names := _clean(reader(), names_site, aliases):
+            return names
     # nobody but the site is named: a desk story the publisher signs itself, or a personal site whose
     # name is its author's (a domain name is never kept: see _DOMAIN_TAIL)
     for source in read:
         if names := clean_authors(source):
-            return names
+            return _without_address(names, names_site)
     return []
+
+
+def _without_address(names: list[str], names_site: Callable[[str], bool]) -> list[str]:
+    """``names`` without what follows the site's own name and is no person: its address ("GIROMATCH",
+    "Frankfurt a. M.", "Germany" → "GIROMATCH")."""
+    kept: list[str] = []
+    after_site = False
+    for name in names:
+        if not (after_site and not _person(name)):
+            kept.append(name)
+        after_site = after_site or names_site(name)
+    return kept
