@@ -29,6 +29,9 @@ _EMAIL_OR_URL = re.compile(r"\S+@\S+|https?://\S+|www\.\S+|(?<!\S)@\w+|\S+\.(?:c
 # a parenthesised initials code or role, closed or cut ("Elena Oberholzer (obe", "Jane Roe (AFP)")
 _PAREN = re.compile(r"\s*[(\[][^)\]]*(?:[)\]]|$)")
 _MAX_WORDS = 6
+# a longer value is a text, not a byline; skipping it also bounds the cost of the e-mail and URL patterns,
+# whose "\S+" runs are quadratic on one long run of non-spaces
+MAX_VALUE_CHARS = 1000
 _DOMAIN_TAIL = re.compile(r"\s(?:de|com|ch|at|net|org|fr|it|es|nl|be|uk|co|info|eu)$", re.I)
 _SAYS = {"says", "sagt", "schreibt", "dit", "dice", "zegt", "wrote", "writes"}
 _MONTH_WORDS = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
@@ -147,20 +150,20 @@ def _shouting(piece: str) -> bool:
     return len(piece.split()) >= 2 and piece.isupper()
 
 
-def _byline_pieces(value: str) -> list[str]:
-    """The names of one byline value, tidied, without the places, desks and roles beside a person.
+def _byline_parts(value: str) -> list[list[str]]:
+    """The names of one byline value, tidied, by comma part ("A and B, C" → [[A, B], [C]]), without the
+    places and roles beside a person.
 
     A one-word comma part right after a person's name is the dateline's place or a degree ("Markus M.
-    Haefliger, London", "Ilana Muhlstein, MS"); a role piece ("AP Sports Writer") or a desk in capitals
-    ("MDR THÜRINGEN") goes when a person is named too; an address follows a company ("GIROMATCH,
-    Frankfurt a. M., Germany"): what is not a person after a piece that is no name at all goes too.
+    Haefliger, London", "Ilana Muhlstein, MS"); a role piece ("AP Sports Writer") goes when a person is
+    named too.
     """
-    parts = [[_tidy(piece) for piece in _SPLIT.split(part)] for part in value.split(",")]
-    flat = [piece for part in parts for piece in part if piece]
-    persons = [piece for piece in flat if _person(piece)]
-    names: list[str] = []
+    parts = [[_tidy(piece) for piece in _SPLIT.split(part)] for part in re.split(r"[,;]", value)]
+    persons = any(_person(piece) for part in parts for piece in part)
+    kept: list[list[str]] = []
     previous = ""  # the last piece kept
     for part in parts:
+        names: list[str] = []
         for piece in part:
             if not piece:
                 continue
@@ -169,7 +172,9 @@ def _byline_pieces(value: str) -> list[str]:
                 continue
             names.append(piece)
             previous = piece
-    return names
+        if names:
+            kept.append(names)
+    return kept
 
 
 def _without_desks(names: list[str]) -> list[str]:
@@ -226,7 +231,7 @@ def _clean(raw: Iterable[str | None], names_site: Callable[[str], bool] | None,
     # ("GIROMATCH, Frankfurt a. M., Germany", which trafilatura gives as "GIROMATCH; Frankfurt a M; Germany")
     after_site = False
     for value in raw:
-        if not value:
+        if not value or len(value) > MAX_VALUE_CHARS:
             continue
         if _SOURCE_LABEL.match(value.strip()):
             continue  # a source or credit line ("Quelle: sid"), not a byline
@@ -241,21 +246,25 @@ def _clean(raw: Iterable[str | None], names_site: Callable[[str], bool] | None,
             continue  # a company or an association ("Haufe-Lexware GmbH & Co. KG"), whatever its conjunctions
         own = _own_domain_names(value, names_site) if names_site is not None else set()
         value = _PAREN.sub(" ", _EMAIL_OR_URL.sub(" ", value))
-        for piece in _byline_pieces(_BY_ALWAYS.sub("", value.strip())):
-            if not _is_name(piece) or (after_site and not _person(piece)):
-                continue
-            if names_site is not None:
-                piece = _site_tail(piece, names_site)
-            piece = _role_tail(piece)
-            if names_site is not None:
-                if piece.lower() in own or names_site(piece) or (site_aliases is not None and piece.lower() in site_aliases):
-                    if site_aliases is not None:
-                        site_aliases.add(piece.lower())
-                    after_site = True
+        for part in _byline_parts(_BY_ALWAYS.sub("", value.strip())):
+            if after_site and not any(_person(piece) for piece in part):
+                continue  # an address: a comma part (or value) after the site's name that names no person
+            for piece in part:
+                if not _is_name(piece):
                     continue
-            if piece.lower() not in seen:
-                seen.add(piece.lower())
-                names.append(piece)
+                if names_site is not None:
+                    piece = _site_tail(piece, names_site)
+                piece = _role_tail(piece)
+                if names_site is not None:
+                    if (piece.lower() in own or names_site(piece)
+                            or (site_aliases is not None and piece.lower() in site_aliases)):
+                        if site_aliases is not None:
+                            site_aliases.add(piece.lower())
+                        after_site = True
+                        continue
+                if piece.lower() not in seen:
+                    seen.add(piece.lower())
+                    names.append(piece)
     return _without_desks(names)
 
 

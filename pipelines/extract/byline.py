@@ -35,6 +35,8 @@ _PARTICLES = {"von", "van", "de", "der", "den", "di", "da", "del", "della", "du"
 # a byline word that is also an everyday word ("par", "di", "por", "von"...): the name after it needs two words
 _AMBIGUOUS = {"von", "par", "di", "door", "por", "av", "af", "przez"}
 MAX_LINE_CHARS = 120
+# between the names of a byline without a byline word ("Mathatisi Sebusi/Mohalenyane Phakela")
+_NAME_SPLIT = re.compile(r"\s*/\s*|\s+&\s+")
 MAX_CANDIDATES = 40
 _TAGS = ("p", "div", "span", "address", "li", "header", "small", "em", "strong", "b", "i", "h4", "h5", "h6", "section",
          "footer", "figcaption", "td", "dd", "font")
@@ -64,6 +66,16 @@ def byline_names(line: str) -> list[str]:
     return names
 
 
+def _short_text(element: HtmlElement) -> str | None:
+    """The element's text, whitespace collapsed, when it is short enough for a byline line (else None,
+    before any work on a long text)."""
+    raw = element.text_content()
+    if len(raw) > 4 * MAX_LINE_CHARS:
+        return None
+    text = " ".join(raw.split())
+    return text if len(text) <= MAX_LINE_CHARS else None
+
+
 def _candidates(scope: HtmlElement) -> Iterable[str]:
     """Texts of the short elements of ``scope`` whose own text opens like a byline (or the parent's text,
     when the element holds the byline word alone: "<span>By</span> <a>Jane Roe</a>")."""
@@ -74,10 +86,10 @@ def _candidates(scope: HtmlElement) -> Iterable[str]:
         found += 1
         if found > MAX_CANDIDATES:
             return
-        text = " ".join(element.text_content().split())
-        if len(text.split()) == 1 and (parent := element.getparent()) is not None:
-            text = " ".join(parent.text_content().split())
-        if len(text) <= MAX_LINE_CHARS:
+        text = _short_text(element)
+        if text is not None and len(text.split()) == 1 and (parent := element.getparent()) is not None:
+            text = _short_text(parent)
+        if text is not None:
             yield text
 
 
@@ -94,8 +106,7 @@ def _bold_line(tree: HtmlElement, line: str) -> bool:
     """Whether ``line`` is shown as a paragraph of bold text alone ("<p><strong>Jane Roe</strong></p>")."""
     for element in tree.iter("strong", "b"):
         parent = element.getparent()
-        if (parent is not None and parent.tag in ("p", "div") and " ".join(element.text_content().split()) == line
-                and " ".join(parent.text_content().split()) == line):
+        if parent is not None and parent.tag in ("p", "div") and _short_text(element) == line == _short_text(parent):
             return True
     return False
 
@@ -106,7 +117,7 @@ def name_line(tree: HtmlElement, text: str) -> list[str]:
     line = " ".join(text.split("\n", 1)[0].split())
     if not line or len(line) > 80:
         return []
-    names = [n.strip() for n in re.split(r"\s*/\s*|\s+&\s+", line) if n.strip()]
+    names = [n.strip() for n in _NAME_SPLIT.split(line) if n.strip()]
     if len(names) > 3 or not all(_name_ok(name, False) and len(name.split()) <= 3 for name in names):
         return []
     return names if _bold_line(tree, line) else []
@@ -128,7 +139,11 @@ def drop_byline_lines(text: str, authors: list[str]) -> str:
     wanted = {_norm(a) for a in authors}
     lines = text.split("\n")
     for i, line in enumerate(lines[:MAX_HEAD_LINES]):
-        names = clean_authors(byline_names(line) or re.split(r"\s*/\s*|\s+&\s+", line) if i == 0 else byline_names(line))
+        if len(line) > MAX_LINE_CHARS:
+            continue  # a paragraph, not a byline (and no long line goes through the name rules)
+        # the first line may be the names alone ("Mohloai Mpesi", as name_line reads it)
+        raw = byline_names(line) or (_NAME_SPLIT.split(line) if i == 0 else [])
+        names = clean_authors(raw)
         if names and {_norm(n) for n in names} <= wanted:
             return "\n".join(lines[:i] + lines[i + 1:])
     return text
