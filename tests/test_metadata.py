@@ -179,6 +179,8 @@ def test_record_carries_published_from_and_page_type_flags() -> None:
     (["David Straub, MDR THÜRINGEN"], ["David Straub"]),  # a desk in capitals beside a person
     (["David Straub", "MDR THÜRINGEN"], ["David Straub"]),
     (["LISA MASCARO, MARY CLARE JALONICK"], ["LISA MASCARO", "MARY CLARE JALONICK"]),  # a byline all in capitals
+    (["LISA MASCARO", "ERIC TUCKER Associated Press"], ["LISA MASCARO", "ERIC TUCKER Associated Press"]),
+    (["Al-Bawaba"], ["Al-Bawaba"]),  # a hyphenated name, not a slug
     (["TOM KRISHER, AP Auto Writer"], ["TOM KRISHER"]),  # a role piece beside a person
     (["Tom Gillespie News reporter"], ["Tom Gillespie"]),  # roles after a name
     (["Carrie Arnold November", "Jeff Foust Monday"], ["Carrie Arnold", "Jeff Foust"]),  # a date glued to the name

@@ -46,7 +46,8 @@ _DATE_TAIL_WORDS = {"january", "february", "march", "april", "june", "july", "au
 _SOURCE_LABEL = re.compile(r"^(?:quellen?|sources?|fuente|fonte|bron|kilde|källa|źródło|foto|fotos|photos?|bild"
                            r"|bilder|image|credits?|via)\b\s*:?", re.I)
 # a slug a template capitalised ("Chuck-Ross"): one token of capitalised parts joined by hyphens or underscores
-_CAPITALISED_SLUG = re.compile(r"^[A-ZÀ-Þ][a-zß-ÿ]+(?:[-_][A-ZÀ-Þ][a-zß-ÿ]+)+$")
+# (parts of three letters at least: "Al-Bawaba" is a name written so)
+_CAPITALISED_SLUG = re.compile(r"^[A-ZÀ-Þ][a-zß-ÿ]{2,}(?:[-_][A-ZÀ-Þ][a-zß-ÿ]{2,})+$")
 # words that are a role or a desk, not a person: a piece made only of them is dropped
 _ROLE_WORDS = {"staff", "writer", "reporter", "editor", "editors", "correspondent", "redaktion", "redakteur",
                "redakteurin", "korrespondent", "korrespondentin", "autor", "autorin", "author", "contributor",
@@ -180,7 +181,7 @@ def _byline_parts(value: str) -> list[list[str]]:
 def _without_desks(names: list[str]) -> list[str]:
     """``names`` without the desks or publishers in capitals ("MDR THÜRINGEN") when a person is named in
     ordinary case ("David Straub"); a byline all in capitals ("LISA MASCARO, ERIC TUCKER") stays whole."""
-    if any(_person(name) and not name.isupper() for name in names):
+    if any(_person(name) and not any(len(w) > 1 and w.isupper() for w in name.split()) for name in names):
         return [name for name in names if not _shouting(name)]
     return names
 
