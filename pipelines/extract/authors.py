@@ -133,7 +133,7 @@ def _role_tail(piece: str) -> str:
 
 
 # lower-case words inside a name: surname particles ("Ursula von der Leyen", "Juan de la Cruz")
-_PARTICLES = {"von", "van", "de", "der", "den", "di", "da", "del", "della", "du", "des", "la", "le", "ten", "ter",
+PARTICLES = {"von", "van", "de", "der", "den", "di", "da", "del", "della", "du", "des", "la", "le", "ten", "ter",
               "y", "bin", "al", "zu", "dos", "das", "do", "e"}
 
 
@@ -142,7 +142,7 @@ def _person(piece: str) -> bool:
     none of them a role ("Markus M. Haefliger", not "Frankfurt a. M.", "AP Sports Writer")."""
     words = piece.split()
     return (2 <= len(words) <= _MAX_WORDS and not any(_roles(piece))
-            and all(w[:1].isupper() or w in _PARTICLES for w in words))
+            and all(w[:1].isupper() or w in PARTICLES for w in words))
 
 
 def _shouting(piece: str) -> bool:

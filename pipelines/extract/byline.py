@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from lxml.html import HtmlElement
 
-from pipelines.extract.authors import clean_authors
+from pipelines.extract.authors import PARTICLES, clean_authors
 
 # an element whose own text starts like a byline: a candidate worth reading whole
 _OPENER = re.compile(r"^\s{0,20}(?:posted|published|written|by|von|par|di|door|por|av|af|przez|autor(?:in)?|author"
@@ -29,9 +29,6 @@ _LINE = re.compile(r"^(?:(?:posted|published|written|publié|pubblicato|publicad
 _NAMES_END = re.compile(r"\s*(?:[|•·(\[]|\s[–—-]\s|\d|\s(?:on|am|le|il|el|op|em|den|le|updated|published"
                         r"|aktualisiert|mis à jour)\s).*$", re.I | re.S)
 _SEPARATORS = re.compile(r"\s*(?:,|;|&|\s(?:and|und|et|e|y|en|og|i|och|oraz)\s)\s*", re.I)
-# words that may stand lower case inside a name ("Ursula von der Leyen", "Juan de la Cruz")
-_PARTICLES = {"von", "van", "de", "der", "den", "di", "da", "del", "della", "du", "des", "la", "le", "ten", "ter",
-              "y", "bin", "al", "zu", "dos", "das", "do"}
 # a byline word that is also an everyday word ("par", "di", "por", "von"...): the name after it needs two words
 _AMBIGUOUS = {"von", "par", "di", "door", "por", "av", "af", "przez"}
 MAX_LINE_CHARS = 120
@@ -49,7 +46,7 @@ def _name_ok(name: str, single: bool) -> bool:
         return False
     if not words[0][:1].isupper():
         return False
-    return all((w[:1].isupper() and not any(ch.isdigit() for ch in w)) or w in _PARTICLES for w in words)
+    return all((w[:1].isupper() and not any(ch.isdigit() for ch in w)) or w in PARTICLES for w in words)
 
 
 def byline_names(line: str) -> list[str]:
