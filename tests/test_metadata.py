@@ -167,3 +167,41 @@ def test_record_carries_published_from_and_page_type_flags() -> None:
     assert list(record).index("published_from") == list(record).index("published") + 1
     assert "paywalled" in record["flags"] and record["schema_version"] == 3
     assert validation_errors(record) == []
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    (["Markus M. Haefliger, London, Beat Bumbacher"], ["Markus M. Haefliger", "Beat Bumbacher"]),  # dateline place
+    (["Ilana Muhlstein, MS, RDN"], ["Ilana Muhlstein"]),  # degrees after the name
+    (["Quelle: sid"], []),  # a source label
+    (["Quelle sid", "Foto: dpa"], []),
+    (["Chuck-Ross"], ["Chuck Ross"]),  # a capitalised profile slug
+    (["Nachrichten"], []),  # a section word
+    (["David Straub, MDR THÜRINGEN"], ["David Straub"]),  # a desk in capitals beside a person
+    (["David Straub", "MDR THÜRINGEN"], ["David Straub"]),
+    (["LISA MASCARO, MARY CLARE JALONICK"], ["LISA MASCARO", "MARY CLARE JALONICK"]),  # a byline all in capitals
+    (["LISA MASCARO", "ERIC TUCKER Associated Press"], ["LISA MASCARO", "ERIC TUCKER Associated Press"]),
+    (["Al-Bawaba"], ["Al-Bawaba"]),  # a hyphenated name, not a slug
+    (["TOM KRISHER, AP Auto Writer"], ["TOM KRISHER"]),  # a role piece beside a person
+    (["Tom Gillespie News reporter"], ["Tom Gillespie"]),  # roles after a name
+    (["Carrie Arnold November", "Jeff Foust Monday"], ["Carrie Arnold", "Jeff Foust"]),  # a date glued to the name
+    (["Harm, Robert"], ["Harm", "Robert"]),  # one-word names with no person beside them stay
+])
+def test_clean_authors_drops_places_labels_sections_and_desks(raw: list[str], expected: list[str]) -> None:
+    assert clean_authors(raw) == expected
+
+
+def test_an_address_after_the_site_is_no_author() -> None:
+    site = SiteMatcher(["GIROMATCH"], "https://www.giromatch.com/kredit")
+    assert clean_authors(["GIROMATCH, Frankfurt a. M., Germany"], site.names_site) == []
+    # trafilatura gives it as separate values; kept as the site alone, when nobody else is named
+    assert page_authors([[], ["GIROMATCH", "Frankfurt a M", "Germany"]], site.names_site) == ["GIROMATCH"]
+    # a person after the site's name is no address
+    assert clean_authors(["GIROMATCH, Jane Roe"], site.names_site) == ["Jane Roe"]
+    # an agency joined to the site by a conjunction is no address either
+    figaro = SiteMatcher(["Le Figaro"], "https://www.lefigaro.fr/a")
+    assert clean_authors(["Le Figaro et AFP"], figaro.names_site) == ["AFP"]
+
+
+def test_author_values_too_long_for_a_byline_are_skipped_quickly() -> None:
+    # the e-mail and URL patterns are quadratic on one long run of non-spaces: such a value is no byline
+    assert clean_authors(["By " + "a" * 50_000]) == []

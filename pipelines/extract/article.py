@@ -10,6 +10,7 @@ from typing import Any
 
 from lxml.html import HtmlElement
 from pipelines.extract.authors import jsonld_authors, page_authors
+from pipelines.extract.byline import drop_byline_lines, name_line, visible_byline
 from pipelines.extract.comments import drop_comment_sections
 from pipelines.extract.dates import published_date
 from pipelines.extract.html import decode_body, parse_html
@@ -26,7 +27,7 @@ from pipelines.extract.meta import (
     meta_authors,
 )
 from pipelines.extract.pagetype import amp_canonical, page_flags
-from pipelines.extract.title import SiteMatcher, page_title, site_names
+from pipelines.extract.title import SiteMatcher, page_title, site_name, site_names
 from pipelines.extract.pagemeta import PageMetadata
 from pipelines.extract.text import Paragraphs, best_text, main_text, split_lines
 from pipelines.extract.limits import MIN_PARAGRAPHS, MIN_TEXT_CHARS
@@ -77,7 +78,8 @@ def extract_article(body: bytes | str, url: str, encoding: str | None = None, *,
     page = PageMetadata(tree, url)
     objects, meta = jsonld_objects(tree), meta_values(tree)
     ld_title = next((o["headline"] for o in objects if isinstance(o.get("headline"), str)), None)
-    site = SiteMatcher(site_names(tree, objects, meta), url)
+    own_names = site_names(tree, objects, meta)
+    site = SiteMatcher(own_names, url)
     title = page_title(tree, objects, meta, site, page.title or ld_title)
     headings = [title, page.title, ld_title, meta.get("og:title"), meta.get("twitter:title")]
     headings += [" ".join(h.text_content().split()) for h in tree.iter("h1")][:2]
@@ -92,15 +94,20 @@ def extract_article(body: bytes | str, url: str, encoding: str | None = None, *,
         return None
 
     published, published_from = published_date(tree, objects, meta, lambda: page.date, url)
+    # trafilatura's byline search (by class names), then a plain "By/Von/Par … <names>" line of the page,
+    # then names in bold alone above the text
+    authors = page_authors(_author_sources(objects, meta, page), site.names_site,
+                           [lambda: (page.visible_author or "").split(";"), lambda: visible_byline(tree),
+                            lambda: name_line(tree, main)])
+    main = drop_byline_lines(main, authors)
     return ExtractedPage(
         title=title,
-        authors=page_authors(_author_sources(objects, meta, page), site.names_site,
-                             lambda: (page.visible_author or "").split(";")),
+        authors=authors,
         published=published,
         published_from=published_from,
         modified=first_date(objects, meta, "dateModified", MODIFIED_META),
         description=page.description or None,
-        site_name=page.sitename or None,
+        site_name=site_name(page.sitename or None, own_names, title, url),
         image=page.image or None,
         tags=_dedupe(list(page.categories or []) + list(page.tags or []) + keywords(objects, meta)),
         text=main,

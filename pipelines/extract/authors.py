@@ -29,9 +29,25 @@ _EMAIL_OR_URL = re.compile(r"\S+@\S+|https?://\S+|www\.\S+|(?<!\S)@\w+|\S+\.(?:c
 # a parenthesised initials code or role, closed or cut ("Elena Oberholzer (obe", "Jane Roe (AFP)")
 _PAREN = re.compile(r"\s*[(\[][^)\]]*(?:[)\]]|$)")
 _MAX_WORDS = 6
+# a longer value is a text, not a byline; skipping it also bounds the cost of the e-mail and URL patterns,
+# whose "\S+" runs are quadratic on one long run of non-spaces
+MAX_VALUE_CHARS = 1000
 _DOMAIN_TAIL = re.compile(r"\s(?:de|com|ch|at|net|org|fr|it|es|nl|be|uk|co|info|eu)$", re.I)
 _SAYS = {"says", "sagt", "schreibt", "dit", "dice", "zegt", "wrote", "writes"}
 _MONTH_WORDS = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
+# words of a date or a time stamp glued to the end of a byline ("Carrie Arnold November", "Jeff Foust Monday",
+# "Detroit News wire services Published"): never the last word of a name
+_DATE_TAIL_WORDS = {"january", "february", "march", "april", "june", "july", "august", "september", "october",
+                    "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                    "sunday", "published", "updated", "posted", "januar", "februar", "märz", "juni", "juli",
+                    "oktober", "dezember", "montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag",
+                    "sonntag", "veröffentlicht", "aktualisiert", "am", "on", "le", "il", "el", "op"} | _MONTH_WORDS
+# a value that gives a source, a credit or a photo, not who wrote the text ("Quelle: sid", "Foto: dpa")
+_SOURCE_LABEL = re.compile(r"^(?:quellen?|sources?|fuente|fonte|bron|kilde|källa|źródło|foto|fotos|photos?|bild"
+                           r"|bilder|image|credits?|via)\b\s*:?", re.I)
+# a slug a template capitalised ("Chuck-Ross"): one token of capitalised parts joined by hyphens or underscores
+# (parts of three letters at least: "Al-Bawaba" is a name written so)
+_CAPITALISED_SLUG = re.compile(r"^[A-ZÀ-Þ][a-zß-ÿ]{2,}(?:[-_][A-ZÀ-Þ][a-zß-ÿ]{2,})+$")
 # words that are a role or a desk, not a person: a piece made only of them is dropped
 _ROLE_WORDS = {"staff", "writer", "reporter", "editor", "editors", "correspondent", "redaktion", "redakteur",
                "redakteurin", "korrespondent", "korrespondentin", "autor", "autorin", "author", "contributor",
@@ -39,7 +55,13 @@ _ROLE_WORDS = {"staff", "writer", "reporter", "editor", "editors", "corresponden
                "redacción", "rédaction", "redazione", "redactie", "staff writer", "guest", "photographer",
                "foto", "photo", "text", "und", "and", "von", "by", "mit", "with", "agencies", "editorial",
                "unknown", "anonymous", "anonym", "gast", "human", "user", "says", "sagt", "schreibt",
-               "folgen", "follow", "mehr", "more", "profil", "profile"}
+               "folgen", "follow", "mehr", "more", "profil", "profile",
+               # section words of a news site: a menu entry or a desk read as a byline ("Nachrichten")
+               "nachrichten", "aktuell", "aktuelles", "politik", "wirtschaft", "sport", "lokales", "kultur",
+               "panorama", "meldungen", "noticias", "actualités", "actualites", "notizie", "cronaca", "nieuws",
+               "nyheter", "nyheder", "wiadomości", "startseite", "home", "wire", "services", "service",
+               "reports", "report", "bureau", "newsroom", "newsdesk", "desk", "writers", "reporters",
+               "staffers", "correspondents", "editorial", "board"}
 # a capitalised byline word inside a piece: what precedes it is a kicker ("Capital Von Jemima Kelly")
 _INNER_BY = re.compile(r"^.*?\s(?:Von|By|Par|Por|Door|Di)\s(?=[A-ZÀ-Þ])")
 # a legal form: a company or an association, not a person ("ZooRoyal Petcare GmbH", "Hanns-Seidel-Stiftung e.V.")
@@ -70,7 +92,7 @@ def _is_name(piece: str) -> bool:
     if not piece or _SLUG.match(piece) or not any(ch.isalpha() for ch in piece) or any(ch.isdigit() for ch in piece):
         return False
     words = piece.lower().split()
-    if len(words) > _MAX_WORDS or piece.lower().rstrip(".") in _MONTH_WORDS:
+    if len(words) > _MAX_WORDS or piece.lower().rstrip(".") in _DATE_TAIL_WORDS:
         return False
     if _DOMAIN_TAIL.search(piece):
         return False  # "NDR de", "Jungefreiheit De": a domain name spelled out by a normaliser
@@ -87,10 +109,81 @@ def _tidy(piece: str) -> str:
     if cut != stripped and _ABBREVIATION.search(stripped):
         stripped += "."  # "Perry Bacon Jr." keeps the full stop of its suffix
     words = stripped.split()
+    while len(words) > 1 and words[-1].lower().strip(".,") in _DATE_TAIL_WORDS:
+        words.pop()  # "Carrie Arnold November": the date that followed the name in the byline
+    stripped = " ".join(words)
     half = len(words) // 2
     if half and len(words) % 2 == 0 and words[:half] == words[half:]:
         stripped = " ".join(words[:half])  # "jesusfreak jesusfreak": a name rendered twice (link text and alt)
     return stripped
+
+
+def _roles(piece: str) -> list[bool]:
+    """For each word of ``piece``: whether it is a role or desk word."""
+    return [w.lower().strip(".,:") in _ROLE_WORDS for w in piece.split()]
+
+
+def _role_tail(piece: str) -> str:
+    """``piece`` without the roles after a name of two words or more ("Tom Gillespie News reporter")."""
+    words, roles = piece.split(), _roles(piece)
+    end = len(words)
+    while end > 2 and roles[end - 1]:
+        end -= 1
+    return " ".join(words[:end]) if end < len(words) and not any(roles[:end]) else piece
+
+
+# lower-case words inside a name: surname particles ("Ursula von der Leyen", "Juan de la Cruz")
+PARTICLES = {"von", "van", "de", "der", "den", "di", "da", "del", "della", "du", "des", "la", "le", "ten", "ter",
+              "y", "bin", "al", "zu", "dos", "das", "do", "e"}
+
+
+def _person(piece: str) -> bool:
+    """Whether ``piece`` looks like a person's full name: two to five capitalised words (particles aside),
+    none of them a role ("Markus M. Haefliger", not "Frankfurt a. M.", "AP Sports Writer")."""
+    words = piece.split()
+    return (2 <= len(words) <= _MAX_WORDS and not any(_roles(piece))
+            and all(w[:1].isupper() or w in PARTICLES for w in words))
+
+
+def _shouting(piece: str) -> bool:
+    """A name in capitals of two words or more ("MDR THÜRINGEN"): in a byline that also names a person
+    in ordinary case, a desk or a publisher."""
+    return len(piece.split()) >= 2 and piece.isupper()
+
+
+def _byline_parts(value: str) -> list[list[str]]:
+    """The names of one byline value, tidied, by comma part ("A and B, C" → [[A, B], [C]]), without the
+    places and roles beside a person.
+
+    A one-word comma part right after a person's name is the dateline's place or a degree ("Markus M.
+    Haefliger, London", "Ilana Muhlstein, MS"); a role piece ("AP Sports Writer") goes when a person is
+    named too.
+    """
+    parts = [[_tidy(piece) for piece in _SPLIT.split(part)] for part in re.split(r"[,;]", value)]
+    persons = any(_person(piece) for part in parts for piece in part)
+    kept: list[list[str]] = []
+    previous = ""  # the last piece kept
+    for part in parts:
+        names: list[str] = []
+        for piece in part:
+            if not piece:
+                continue
+            alone = len(part) == 1 and len(piece.split()) == 1
+            if persons and not _person(piece) and ((alone and _person(previous)) or any(_roles(piece))):
+                continue
+            names.append(piece)
+            previous = piece
+        if names:
+            kept.append(names)
+    return kept
+
+
+def _without_desks(names: list[str]) -> list[str]:
+    """``names`` without the desks or publishers in capitals ("MDR THÜRINGEN") when a person is named in
+    ordinary case ("David Straub"); a byline all in capitals ("LISA MASCARO, ERIC TUCKER") stays whole."""
+    if any(_person(name) and not any(len(w) > 1 and w.isupper() for w in name.split()) for name in names):
+        return [name for name in names if not _shouting(name)]
+    return names
 
 
 def _site_tail(piece: str, names_site: Callable[[str], bool]) -> str:
@@ -135,9 +228,16 @@ def _clean(raw: Iterable[str | None], names_site: Callable[[str], bool] | None,
     raw = list(raw)
     if any(value and _ENTITY_DEBRIS.match(value.strip()) for value in raw):
         return []  # a value cut at a broken entity: its pieces are fragments, not names
+    # what follows the site's own name in the same source is its address or desk, unless it is a person
+    # ("GIROMATCH, Frankfurt a. M., Germany", which trafilatura gives as "GIROMATCH; Frankfurt a M; Germany")
+    after_site = False
     for value in raw:
-        if not value:
+        if not value or len(value) > MAX_VALUE_CHARS:
             continue
+        if _SOURCE_LABEL.match(value.strip()):
+            continue  # a source or credit line ("Quelle: sid"), not a byline
+        if _CAPITALISED_SLUG.match(value.strip()):
+            value = re.sub(r"[-_]", " ", value.strip())  # "Chuck-Ross": a profile slug, capitalised
         if _SLUG.match(value.strip()):
             if site_aliases is not None:  # a later source may give it back capitalised ("Gabor Munier")
                 site_aliases.add(value.strip().replace("-", " ").replace("_", " ").lower())
@@ -147,20 +247,26 @@ def _clean(raw: Iterable[str | None], names_site: Callable[[str], bool] | None,
             continue  # a company or an association ("Haufe-Lexware GmbH & Co. KG"), whatever its conjunctions
         own = _own_domain_names(value, names_site) if names_site is not None else set()
         value = _PAREN.sub(" ", _EMAIL_OR_URL.sub(" ", value))
-        for piece in _SPLIT.split(_BY_ALWAYS.sub("", value.strip())):
-            piece = _tidy(piece)
-            if not _is_name(piece):
-                continue
-            if names_site is not None:
-                piece = _site_tail(piece, names_site)
-                if piece.lower() in own or names_site(piece) or (site_aliases is not None and piece.lower() in site_aliases):
-                    if site_aliases is not None:
-                        site_aliases.add(piece.lower())
+        for part in _byline_parts(_BY_ALWAYS.sub("", value.strip())):
+            if after_site and not any(_person(piece) for piece in part):
+                continue  # an address: a comma part (or value) after the site's name that names no person
+            for piece in part:
+                if not _is_name(piece):
                     continue
-            if piece.lower() not in seen:
-                seen.add(piece.lower())
-                names.append(piece)
-    return names
+                if names_site is not None:
+                    piece = _site_tail(piece, names_site)
+                piece = _role_tail(piece)
+                if names_site is not None:
+                    if (piece.lower() in own or names_site(piece)
+                            or (site_aliases is not None and piece.lower() in site_aliases)):
+                        if site_aliases is not None:
+                            site_aliases.add(piece.lower())
+                        after_site = True
+                        continue
+                if piece.lower() not in seen:
+                    seen.add(piece.lower())
+                    names.append(piece)
+    return _without_desks(names)
 
 
 def clean_authors(raw: Iterable[str | None], names_site: Callable[[str], bool] | None = None) -> list[str]:
@@ -199,22 +305,40 @@ def jsonld_authors(objects: list[dict[str, Any]]) -> list[str]:
     return []
 
 
+Visible = Callable[[], Iterable[str | None]]
+
+
 def page_authors(sources: Iterable[Iterable[str | None]], names_site: Callable[[str], bool],
-                 visible: Callable[[], Iterable[str | None]] | None = None) -> list[str]:
+                 visible: Visible | Iterable[Visible] | None = None) -> list[str]:
     """The people named by the first source that names anyone once cleaned (sources most trusted first);
-    then the visible byline (``visible``, read only then: it is a search over a copy of the page).
-    A name one source gives as the site's (by its domain) is the site's in every later source too."""
+    then the visible bylines (``visible``: one reader or several, in order, each read only then: they
+    search the page). A name one source gives as the site's (by its domain) is the site's in every
+    later source too."""
     read: list[list[str | None]] = []
     aliases: set[str] = set()
     for source in sources:  # lazily: a later source (trafilatura's byline search) may be costly
         read.append(list(source))
         if names := _clean(read[-1], names_site, aliases):
             return names
-    if visible is not None and (names := _clean(visible(), names_site, aliases)):
-        return names
+    readers: Iterable[Visible] = [] if visible is None else [visible] if callable(visible) else visible
+    for reader in readers:
+        if names := _clean(reader(), names_site, aliases):
+            return names
     # nobody but the site is named: a desk story the publisher signs itself, or a personal site whose
     # name is its author's (a domain name is never kept: see _DOMAIN_TAIL)
     for source in read:
         if names := clean_authors(source):
-            return names
+            return _without_address(names, names_site)
     return []
+
+
+def _without_address(names: list[str], names_site: Callable[[str], bool]) -> list[str]:
+    """``names`` without what follows the site's own name and is no person: its address ("GIROMATCH",
+    "Frankfurt a. M.", "Germany" → "GIROMATCH")."""
+    kept: list[str] = []
+    after_site = False
+    for name in names:
+        if not (after_site and not _person(name)):
+            kept.append(name)
+        after_site = after_site or names_site(name)
+    return kept

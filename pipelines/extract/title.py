@@ -56,7 +56,9 @@ def host_labels(url: str | None) -> list[str]:
 
 def site_names(tree: HtmlElement, objects: list[dict[str, Any]], meta: dict[str, str]) -> list[str]:
     """Names the page gives its site or publisher: og:site_name, application-name, JSON-LD publisher and
-    WebSite / organisation names, twitter:site."""
+    WebSite / organisation names, twitter:site; never the article's own headline, which some CMSs copy
+    into og:site_name: a name that two of og:title, the JSON-LD headline, the <h1> and twitter:title give
+    as the title (one alone may be the site's: a blog's <h1> is often its name)."""
     names = [meta.get(key) for key in ("og:site_name", "application-name", "apple-mobile-web-app-title",
                                        "al:android:app_name", "al:ios:app_name", "twitter:app:name:iphone")]
     if (handle := meta.get("twitter:site")) and handle.startswith("@"):
@@ -71,7 +73,10 @@ def site_names(tree: HtmlElement, objects: list[dict[str, Any]], meta: dict[str,
         kinds = {str(t).lower() for t in (types if isinstance(types, list) else [types])}
         if kinds & _SITE_TYPES and isinstance(obj.get("name"), str):
             names.append(obj["name"])
-    return [name.strip() for name in names if isinstance(name, str) and name.strip()]
+    candidates = title_candidates(tree, objects, meta)
+    titles = [_norm(candidates[key]) for key in ("og", "ld", "h1", "twitter") if candidates[key]]
+    return [name.strip() for name in names if isinstance(name, str) and name.strip()
+            and titles.count(_norm(name)) < 2]
 
 
 class SiteMatcher:
@@ -97,6 +102,20 @@ class SiteMatcher:
                                     and len(compact) <= len(label) + 14):
                 return True
         return False
+
+
+def site_name(found: str | None, names: list[str], headline: str | None, url: str | None) -> str | None:
+    """The site's name: ``found`` (trafilatura's: og:site_name, else a part of <title>, else the host) unless
+    it is the article's ``headline`` (a CMS that fills og:site_name with it); then the first other name
+    the page gives its site (``names``: see :func:`site_names`), else the URL's host."""
+    taken = {_norm(headline)} if headline and headline.strip() else set()
+    if found and _norm(found) not in taken:
+        return found
+    for name in names:
+        if _norm(name) not in taken:
+            return name
+    host = (urlsplit(url or "").hostname or "").lower()
+    return re.sub(r"^www\d?\.", "", host) or None
 
 
 def _parts(title: str) -> list[tuple[str, str]]:
