@@ -11,6 +11,7 @@ from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 from twisted.python.failure import Failure
 
 from crawler.middlewares.failures import count_error, count_failure
+from crawler.middlewares.source_full import SourceFull
 from pipelines.extract.html import looks_binary
 from pipelines.items import PageItem
 from pipelines.language.codes import parse_declared
@@ -104,10 +105,18 @@ class NewsSpiderBase(scrapy.Spider):
         entry = registry.get(source)
         return entry.domains() if entry is not None else ()
 
+    def skip_sitemaps(self, name: str, count: int = 1) -> None:
+        """Count sitemaps of a source whose cap is full, left unfetched, unparsed or unscheduled."""
+        self.crawler.stats.inc_value("autonews/skipped/sitemap_source_full", count)
+        self.crawler.stats.inc_value(f"autonews/source/{name}/skipped_sitemaps", count)
+
     def on_error(self, failure: Failure) -> None:
         """Count and log a failed request; the crawl goes on."""
         request = getattr(failure, "request", None)
         source = request.meta.get("autonews_source", "oneoff") if request is not None else "unknown"
+        if failure.check(SourceFull):  # not a failure: the source's cap is full (crawler.middlewares.source_full)
+            self.skip_sitemaps(source)
+            return
         label = count_failure(self.crawler.stats, failure, source)
         if request is not None and request.meta.get("autonews_kind") == "discovery":
             # A feed, sitemap or section page not fetched (also robots.txt-excluded): run health, discovery.

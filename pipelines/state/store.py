@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from pipelines.dedupe.neardup import NEAR_THRESHOLD, NearSignature
@@ -54,6 +54,23 @@ class StoredArticle:
     first_seen: datetime
     checked: datetime | None
     """When its latest version was fetched, or it was last re-fetched unchanged (None: before versions were kept)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UrlMemory:
+    """What the state remembers about fetching one URL, beside the articles (the re-fetch budget, README
+    "Updated articles"). Nothing of it is in the output, so ``autonews state rebuild`` cannot (and need not)
+    restore it: without it, a stored article is simply due for a check again and a page that was not an
+    article is fetched once more."""
+
+    checked: datetime | None
+    """When the stored article at this URL was last fetched again, whatever the answer (a 304 included)."""
+    not_article: datetime | None
+    """When the page at this URL was last found not to be an article (None: never)."""
+    versions_day: date | None
+    """The UTC day ``versions`` counts for."""
+    versions: int
+    """New versions of the article at this URL written on ``versions_day``."""
 
 
 ClaimResult = tuple[str, str] | NewVersion | None
@@ -138,6 +155,18 @@ class DedupeStore(Protocol):
 
     def prune(self, older_than: timedelta) -> int:
         """Forget articles first seen more than ``older_than`` ago; return how many; commits."""
+
+    def url_memory(self, url: str) -> UrlMemory | None:
+        """Return what the state remembers about fetching ``url`` (a canonical URL), or None."""
+
+    def record_check(self, url: str, at: datetime) -> None:
+        """Remember that the stored article at ``url`` was fetched again at ``at`` (any answer, a 304 too)."""
+
+    def record_not_article(self, url: str, at: datetime) -> None:
+        """Remember that the page at ``url`` was found not to be an article at ``at``."""
+
+    def record_version(self, url: str, at: datetime) -> int:
+        """Count one new version of the article at ``url`` written at ``at``; return the count of that UTC day."""
 
 
 def find_duplicate(store: DedupeStore, urls: Iterable[str], fingerprint: str | None,
