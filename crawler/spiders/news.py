@@ -41,7 +41,9 @@ from urllib.parse import urlsplit
 from typing import Any, TypeVar
 
 import scrapy
+from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 from scrapy.linkextractors import LinkExtractor
 
@@ -53,6 +55,7 @@ from pipelines.dedupe.urls import canonicalize_url
 from pipelines.state.backend import current_store
 from crawler.sources.registry import Source
 from crawler.spiders.base import NewsSpiderBase
+from crawler.spiders.children import ChildSitemaps
 from crawler.ages import parse_age
 
 T = TypeVar("T")
@@ -79,6 +82,7 @@ class NewsSpider(NewsSpiderBase):
         self.queued: defaultdict[str, set[str]] = defaultdict(set)
         self.capped: set[str] = set()  # sources whose cap was logged
         self.off_domain_hosts: defaultdict[str, set[str]] = defaultdict(set)  # logged, per source
+        self.children = ChildSitemaps()  # child sitemaps released a few at a time per source
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "NewsSpider":
@@ -97,6 +101,7 @@ class NewsSpider(NewsSpiderBase):
                     slots.setdefault(host, {"delay": source.download_delay})
         if slots and not settings.frozen:
             settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+        crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
@@ -278,8 +283,11 @@ class NewsSpider(NewsSpiderBase):
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         """Parse a sitemap (index, gzip, Google News) into sitemap and article requests."""
         source = self._discovered(response, "sitemap")
+        if response.meta.get("autonews_child_sitemap"):
+            self.children.answered(source.name)
         if self.source_full(source.name):  # fetched while the cap filled up: nothing in it could be queued
             self.skip_sitemaps(source.name)
+            yield from self.release_children(source)  # counts the children still waiting
             return
         result = self._parse(response, "sitemap", parse_sitemap)
         if result is None:
@@ -288,18 +296,48 @@ class NewsSpider(NewsSpiderBase):
         self.count_over_cap(response, "index_cap", result.children_over_cap, MAX_INDEX_SITEMAPS, "child sitemaps")
         self.count_over_cap(response, "sitemap_cap", result.entries_over_cap, MAX_SITEMAP_URLS, "URLs")
         self.count_not_http(source, result.not_http)
-        # Entries first: once they fill the source's cap, no child is scheduled.
+        # Entries first: once they fill the source's cap, no child is requested.
         yield from self.entry_requests(result.entries, source, "sitemap")
-        for index, child in enumerate(result.children):
-            if self.source_full(source.name):
-                self.skip_sitemaps(source.name, len(result.children) - index)
-                return
+        children = []
+        for child in result.children:
             # An index's child dated by <lastmod> before --since holds nothing newer: not fetched.
             if not is_recent(child, self.since):
                 self.crawler.stats.inc_value("autonews/skipped/too_old_sitemap")
-                continue
-            if self.requestable(child.url, source, "off_domain_sitemap"):
-                yield self.discovery_request(child.url, source, self.parse_sitemap, autonews_child_sitemap=True)
+            elif self.requestable(child.url, source, "off_domain_sitemap"):
+                children.append(child.url)
+        self.children.add(source.name, children)
+        yield from self.release_children(source)
+
+    def release_children(self, source: Source) -> Iterator[scrapy.Request]:
+        """Requests for the child sitemaps of ``source`` whose turn it is (``crawler.spiders.children``);
+        none once the source is full (those waiting are counted)."""
+        if self.source_full(source.name):
+            dropped = self.children.drop(source.name)
+            if dropped:
+                self.skip_sitemaps(source.name, dropped)
+            return
+        for url in self.children.take(source.name):
+            yield self.discovery_request(url, source, self.parse_sitemap, autonews_child_sitemap=True)
+
+    def child_answered(self, request: scrapy.Request) -> None:
+        """A child sitemap failed (``on_error``): free its slot and request the next children."""
+        source = self.sources.get(request.meta.get("autonews_source", ""))
+        if source is None:
+            return
+        self.children.answered(source.name)
+        for child in self.release_children(source):
+            self.crawler.engine.crawl(child)
+
+    def spider_idle(self) -> None:
+        """Request waiting child sitemaps when nothing else is left (their slots may have been answered by
+        another worker); keeps the spider open for them."""
+        released = False
+        for name in self.children.idle():
+            for child in self.release_children(self.sources[name]):
+                self.crawler.engine.crawl(child)
+                released = True
+        if released:
+            raise DontCloseSpider
 
     def parse_section(self, response: Response) -> Iterator[scrapy.Request]:
         """Follow article links from a section page, as the source's allow/deny rules say."""
