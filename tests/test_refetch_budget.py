@@ -250,3 +250,46 @@ def test_a_page_that_is_not_an_article_is_not_fetched_again(tmp_path: Path, back
     assert second["report"]["sources"]["src"]["new_entries"] == 0
     assert second["report"]["sources"]["src"]["skipped_not_article"] == 1
     assert later["autonews/not_article"] == 1
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A fresh state, SQLite file or Redis."""
+    from pipelines.state.redis_store import RedisStore
+    from pipelines.state.sqlite_store import SQLiteStore
+
+    opened = (RedisStore(request.getfixturevalue("redis_state"), instance="w1") if request.param == "redis"
+              else SQLiteStore(tmp_path / "state.sqlite3"))
+    yield opened
+    opened.close()
+
+
+def test_the_state_keeps_the_text_keys_of_early_versions_only(store: Any) -> None:
+    """An article changing 12 times adds text keys for its first INDEXED_VERSIONS versions, not for every one;
+    copies of the first, an early and the latest version are still duplicates."""
+    from pipelines.dedupe.neardup import near_signature, text_fingerprint
+    from pipelines.state.store import INDEXED_VERSIONS, NewVersion
+
+    url = "https://a.example/story/"
+    base = " ".join(f"Paragraph {i}: the plant in Ohio will build {i} thousand battery packs a year." for i in range(40))
+    texts = [base + f" Update {v}: revised figure {v * 37} megawatt hours." for v in range(1, 13)]
+
+    def claim(owner: str, text: str, **kw: Any) -> Any:
+        return store.claim(owner, fingerprint=text_fingerprint(text), signature=near_signature(text), **kw)
+
+    assert claim(url, texts[0]) is None
+    store.commit()
+    sizes = []
+    for version, text in enumerate(texts[1:], start=2):
+        assert claim(url, text, update=True) == NewVersion(url, version, text_fingerprint(texts[version - 2]))
+        store.commit()
+        sizes.append(store.stats()["fingerprints"] if not hasattr(store, "path") else
+                     (store.stats()["prior_fingerprints"], store.stats()["band_rows"]))
+    assert sizes[-1] == sizes[INDEXED_VERSIONS - 1]  # no growth after the first INDEXED_VERSIONS versions
+    assert sizes[0] != sizes[INDEXED_VERSIONS - 2]  # the early ones were kept
+    assert claim("https://b.example/copy1", texts[0]) == ("duplicate_text", url)
+    assert claim("https://b.example/copy2", texts[1]) == ("duplicate_text", url)
+    assert claim("https://b.example/latest", texts[-1]) == ("duplicate_text", url)
+    assert claim("https://b.example/near", texts[6] + " Reporting by a wire service.")[0] in ("near_duplicate",
+                                                                                               "duplicate_text")
+    assert store.find_article(url).version == 12

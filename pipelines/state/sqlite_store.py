@@ -27,7 +27,8 @@ from pathlib import Path
 
 from pipelines.dedupe.neardup import NEAR_THRESHOLD, NearSignature, similarity
 from pipelines.state.record_args import record_add_args
-from pipelines.state.store import DUPLICATE_URL, ClaimResult, NewVersion, StoredArticle, UrlMemory, find_duplicate
+from pipelines.state.store import (DUPLICATE_URL, INDEXED_VERSIONS, ClaimResult, NewVersion, StoredArticle, UrlMemory,
+                                   find_duplicate)
 
 SCHEMA_VERSION = 3
 PAGE_SIZE = 4096
@@ -249,7 +250,8 @@ class SQLiteStore:
                                        (_ts(checked), etag, last_modified, doc))
                     self._link(doc, (canonical_url, *aliases))
                     return DUPLICATE_URL, canonical_url
-                self._new_version(doc, old_fp, fingerprint, signature, old_version + 1, etag, last_modified, checked)
+                self._new_version(doc, old_fp, old_version, fingerprint, signature, old_version + 1, etag,
+                                  last_modified, checked)
                 self._link(doc, (canonical_url, *aliases))
                 return NewVersion(canonical_url, old_version + 1, old_text or _fp_hex(old_fp))
         found = find_duplicate(self, (canonical_url, *aliases), fingerprint, signature, threshold)
@@ -260,10 +262,13 @@ class SQLiteStore:
             self.add(canonical_url, aliases=aliases)
         return found
 
-    def _new_version(self, doc: int, old_fp: int | None, fingerprint: str, signature: NearSignature | None,
-                     version: int, etag: str | None, last_modified: str | None, checked: datetime | None) -> None:
-        """Make ``fingerprint`` the article's latest text; the earlier one stays findable (prior_fps)."""
-        if old_fp is not None:
+    def _new_version(self, doc: int, old_fp: int | None, old_version: int, fingerprint: str,
+                     signature: NearSignature | None, version: int, etag: str | None, last_modified: str | None,
+                     checked: datetime | None) -> None:
+        """Make ``fingerprint`` the article's latest text. The text keys of its first ``INDEXED_VERSIONS``
+        versions stay findable (prior_fps, bands); later ones are only the latest while they are (see
+        ``pipelines.state.store``)."""
+        if old_fp is not None and old_version <= INDEXED_VERSIONS:
             self._conn.execute("INSERT OR IGNORE INTO prior_fps(h, doc) VALUES (?, ?)", (old_fp, doc))
         self._conn.execute(
             "UPDATE docs SET fp = ?, fingerprint = ?, mins = coalesce(?, mins), version = ?, "
@@ -271,7 +276,7 @@ class SQLiteStore:
             (_fp64(fingerprint), fingerprint, signature.mins if signature else None, version, etag, last_modified,
              _ts(checked), doc),
         )
-        if signature is not None:  # the earlier bands stay: copies of either text are near-duplicates
+        if signature is not None and version <= INDEXED_VERSIONS:  # earlier bands stay: copies of any are near
             self._conn.executemany("INSERT OR IGNORE INTO bands(h, doc) VALUES (?, ?)",
                                    [(h, doc) for h in set(signature.bands)])
 
@@ -303,7 +308,7 @@ class SQLiteStore:
         if row is not None:
             doc = row[0]
             if fingerprint and version > row[4]:
-                self._new_version(doc, row[2], fingerprint, signature, version, etag, last_modified,
+                self._new_version(doc, row[2], row[4], fingerprint, signature, version, etag, last_modified,
                                   checked or first_seen)
         else:
             seen = int((first_seen or datetime.now(timezone.utc)).timestamp())

@@ -14,8 +14,17 @@ Versions: a stored article keeps its latest fingerprint, its version (1 for the 
 ETag / Last-Modified it was served with and when it was last fetched (``checked``). A claim made
 with ``update=True`` (the page is a deliberate re-fetch of that stored article) whose text
 changed records the new version and returns :class:`NewVersion`; an unchanged text only
-refreshes ``checked`` and the validators. Earlier fingerprints and near-duplicate bands stay
-indexed, so a syndicated copy of any version is still a duplicate.
+refreshes ``checked`` and the validators.
+
+What stays indexed of earlier versions (a decision, README "Updated articles"): the fingerprints and
+near-duplicate bands of an article's first `INDEXED_VERSIONS` versions, and the latest version's
+fingerprint (its near-duplicate ``mins`` too, which verify candidates found through any kept band).
+A syndicated copy is nearly always made of the first version or an early update, and the versions
+of one story are near-duplicates of one another, so a copy of a later version is still found through
+the kept bands (and an exact copy of the latest through its fingerprint). Versions beyond that
+replace one another without adding keys: an article that changes on every fetch no longer grows
+the state by a fingerprint and up to 24 band rows a version (the re-fetch budget bounds how often
+that is, the cap how much it may cost).
 """
 
 from __future__ import annotations
@@ -26,6 +35,9 @@ from datetime import date, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from pipelines.dedupe.neardup import NEAR_THRESHOLD, NearSignature
+
+INDEXED_VERSIONS = 4
+"""Versions of one article whose fingerprint and bands stay indexed (the latest one's fingerprint always is)."""
 
 DUPLICATE_URL = "duplicate_url"
 DUPLICATE_TEXT = "duplicate_text"
