@@ -10,9 +10,9 @@ from scrapy.settings import default_settings
 
 # Defaults are owned by the code that uses them (and falls back to them when a crawler is built
 # without this module, as in unit tests); every setting is declared here, once.
-from crawler.discovery.limits import (MAX_ARTICLES_PER_SOURCE, MAX_RECHECKS_PER_SOURCE, MAX_VERSIONS_PER_DAY,
-                                      NOT_ARTICLE_DAYS, RECHECK_MIN_HOURS)
+from crawler.discovery.limits import MAX_ARTICLES_PER_SOURCE, MAX_RECHECKS_PER_SOURCE, NOT_ARTICLE_DAYS, RECHECK_MIN_HOURS
 from pipelines.dedupe.neardup import NEAR_THRESHOLD
+from pipelines.dedupe.pipeline import MAX_VERSIONS_PER_DAY
 from pipelines.extract.limits import MIN_TEXT_CHARS
 from pipelines.language.detect import CHAR_BUDGET, MIN_PARAGRAPH_CHARS, MIXED_SHARE
 from pipelines.state.redis_keys import DEFAULT_PREFIX, DEFAULT_TIMEOUT

@@ -19,7 +19,7 @@ neither use up nor get around the cap above: at most ``AUTONEWS_MAX_RECHECKS_PER
 source and run (`MAX_RECHECKS_PER_SOURCE`), none of one article sooner than
 ``AUTONEWS_RECHECK_MIN_HOURS`` after its last fetch (`RECHECK_MIN_HOURS`), and at most
 ``AUTONEWS_MAX_VERSIONS_PER_DAY`` new versions of one article written per UTC day
-(`MAX_VERSIONS_PER_DAY`). A page found not to be an article is not fetched again for
+(``pipelines.dedupe.pipeline.MAX_VERSIONS_PER_DAY``). A page found not to be an article is not fetched again for
 ``AUTONEWS_NOT_ARTICLE_DAYS`` (`NOT_ARTICLE_DAYS`). 0 turns each of them off.
 """
 
@@ -30,5 +30,4 @@ MAX_INDEX_SITEMAPS = 50_000
 MAX_ARTICLES_PER_SOURCE = 10_000
 MAX_RECHECKS_PER_SOURCE = 20
 RECHECK_MIN_HOURS = 24.0
-MAX_VERSIONS_PER_DAY = 3
 NOT_ARTICLE_DAYS = 30.0

@@ -35,7 +35,6 @@ from datetime import datetime, timezone
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawler.discovery.limits import MAX_VERSIONS_PER_DAY
 
 from pipelines.analysis import analysis_plan
 from pipelines.dedupe.neardup import (NEAR_THRESHOLD, NearSignature, near_signature, signature_from_hashes,
@@ -44,6 +43,10 @@ from pipelines.dedupe.urls import choose_canonical, url_aliases
 from pipelines.items import Article, TextAnalysis
 from pipelines.state.backend import open_store
 from pipelines.state.store import DUPLICATE_URL, DedupeStore, NewVersion
+
+
+MAX_VERSIONS_PER_DAY = 3
+"""New versions of one article written per UTC day (``AUTONEWS_MAX_VERSIONS_PER_DAY``; 0: no limit)."""
 
 
 @dataclass(frozen=True, slots=True)

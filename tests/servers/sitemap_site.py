@@ -39,6 +39,18 @@ def big_sitemap(base_url: str, count: int, prefix: str = "/a/") -> bytes:
     return gzip.compress(b"".join(lines), compresslevel=9, mtime=0)
 
 
+def serve_lazy_index(site: "LoopbackSite", children: int, per_child: int, path: str = "/index.xml") -> None:
+    """Serve at `path` an index of `children` gzip sitemaps (/sitemaps/<n>.xml.gz) of `per_child` article
+    URLs each (/a/<n>-<i>), each child built only when requested (1,000 x 50,000 URLs would take minutes)."""
+    site.pages[path] = Page(sitemap_index([site.url(f"/sitemaps/{c}.xml.gz") for c in range(children)]),
+                            "application/xml")
+    for c in range(children):
+        def child(_headers: Message, c: int = c) -> Page:
+            """Child sitemap `c`."""
+            return Page(big_sitemap(site.base_url, per_child, prefix=f"/a/{c}-"), "application/gzip")
+        site.pages[f"/sitemaps/{c}.xml.gz"] = child
+
+
 def sitemap_index(urls: list[str]) -> bytes:
     """A <sitemapindex> listing `urls`."""
     items = "".join(f"<sitemap><loc>{u}</loc></sitemap>\n" for u in urls)
