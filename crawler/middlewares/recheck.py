@@ -113,7 +113,8 @@ class RecheckMiddleware(BaseSpiderMiddleware):
         """Record the check of a re-fetched article, whatever the page says (a 304 too), so the next run
         knows it was fetched now; errors (never passed here) are not recorded and may be retried."""
         if response.meta.get("autonews_recheck"):
-            open_store(self.crawler).record_check(canonicalize_url(response.request.url), datetime.now(timezone.utc))
+            requested = response.meta.get("redirect_urls", [response.url])[0]  # the article's URL, before redirects
+            open_store(self.crawler).record_check(canonicalize_url(requested), datetime.now(timezone.utc))
 
     def believed(self, value: Any) -> datetime | None:
         """The entry's date as UTC, or None when it has none or claims a moment still to come (counted)."""
