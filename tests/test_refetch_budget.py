@@ -275,3 +275,24 @@ def test_the_state_keeps_the_text_keys_of_early_versions_only(store: Any) -> Non
     assert claim("https://b.example/near", texts[6] + " Reporting by a wire service.")[0] in ("near_duplicate",
                                                                                                "duplicate_text")
     assert store.find_article(url).version == 12
+
+
+def test_what_the_state_remembers_per_url(store: Any) -> None:
+    """Check times, not-article pages and versions of the day, on both backends; prune forgets the old."""
+    from datetime import timedelta
+
+    url, at = "https://a.example/story/", datetime(2026, 11, 20, 23, 0, tzinfo=timezone.utc)
+    assert store.url_memory(url) is None
+    store.record_check(url, at)
+    assert store.record_version(url, at) == 1 and store.record_version(url, at + timedelta(minutes=30)) == 2
+    assert store.record_version(url, at + timedelta(hours=2)) == 1  # the next UTC day
+    store.record_not_article("https://a.example/about/", at)
+    store.commit()
+    memory = store.url_memory(url)
+    assert (memory.checked, memory.not_article, memory.versions_day, memory.versions) == (
+        at, None, (at + timedelta(hours=2)).date(), 1)
+    assert store.url_memory("https://a.example/about/").not_article == at
+    store.record_check(url, datetime.now(timezone.utc))
+    store.commit()
+    store.prune(timedelta(days=1))
+    assert store.url_memory("https://a.example/about/") is None and store.url_memory(url) is not None

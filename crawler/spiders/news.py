@@ -291,6 +291,7 @@ class NewsSpider(NewsSpiderBase):
             return
         result = self._parse(response, "sitemap", parse_sitemap)
         if result is None:
+            yield from self.release_children(source)  # a broken child frees its slot for the next
             return
         self._parsed(response)
         self.count_over_cap(response, "index_cap", result.children_over_cap, MAX_INDEX_SITEMAPS, "child sitemaps")
