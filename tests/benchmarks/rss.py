@@ -1,7 +1,6 @@
 """Peak resident memory of a process tree (a crawl and its pool workers), sampled in a thread."""
 from __future__ import annotations
 
-import resource
 import subprocess
 import sys
 import threading
