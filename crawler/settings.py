@@ -10,8 +10,9 @@ from scrapy.settings import default_settings
 
 # Defaults are owned by the code that uses them (and falls back to them when a crawler is built
 # without this module, as in unit tests); every setting is declared here, once.
-from crawler.discovery.limits import MAX_ARTICLES_PER_SOURCE
+from crawler.discovery.limits import MAX_ARTICLES_PER_SOURCE, MAX_RECHECKS_PER_SOURCE, NOT_ARTICLE_DAYS, RECHECK_MIN_HOURS
 from pipelines.dedupe.neardup import NEAR_THRESHOLD
+from pipelines.dedupe.pipeline import MAX_VERSIONS_PER_DAY
 from pipelines.extract.limits import MIN_TEXT_CHARS
 from pipelines.language.detect import CHAR_BUDGET, MIN_PARAGRAPH_CHARS, MIXED_SHARE
 from pipelines.state.redis_keys import DEFAULT_PREFIX, DEFAULT_TIMEOUT
@@ -71,6 +72,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.security.guard.AddressGuardMiddleware": 10,
     # Skips article URLs already stored in an earlier run, before download.
     "crawler.middlewares.seen.SeenUrlMiddleware": 50,
+    # Child sitemaps of a source whose article cap is full are not fetched.
+    "crawler.middlewares.source_full.SourceFullMiddleware": 55,
     # A truncated gzip body is an error, not half an article.
     "crawler.middlewares.truncated_gzip.TruncatedGzipMiddleware": 595,
     # Meta refresh read from the first 32 KiB only (Scrapy's decodes and keeps the whole page).
@@ -126,6 +129,12 @@ AUTONEWS_SKIP_SEEN = True
 # Re-fetch (conditionally) every stored article first stored less than this many days ago that a
 # run's feeds or sitemaps list, to catch corrections without a newer feed/sitemap date; 0 = off.
 AUTONEWS_RECHECK_DAYS = 0
+# --- re-fetch budget (README "Updated articles"; crawler/discovery/limits.py); 0 = no limit / off ---
+AUTONEWS_MAX_RECHECKS_PER_SOURCE = MAX_RECHECKS_PER_SOURCE  # re-fetches of stored articles per source and run
+AUTONEWS_RECHECK_MIN_HOURS = RECHECK_MIN_HOURS  # no re-fetch of an article sooner than this after its last fetch
+AUTONEWS_MAX_VERSIONS_PER_DAY = MAX_VERSIONS_PER_DAY  # new versions of one article written per UTC day
+AUTONEWS_NOT_ARTICLE_DAYS = NOT_ARTICLE_DAYS  # a page found not to be an article is not fetched again for this long
+# --- end of the re-fetch budget block ---
 AUTONEWS_SINCE = ""  # e.g. "7d": skip feed/sitemap entries dated before that
 AUTONEWS_RUN_REPORT = True  # write <output>/runs/<run-id>.json
 AUTONEWS_DEMO_PORT = 8765  # autonews crawl --demo serves the demo site here

@@ -120,7 +120,9 @@ def test_sitemap_index_and_gzip_children(spider: NewsSpider) -> None:
 
 def test_since_skips_child_sitemaps_last_modified_before_it(spider: NewsSpider) -> None:
     index = respond(XmlResponse, "http://news.example/sitemap.xml", DATED_INDEX)
+    spider.children.in_flight = 100  # all at once: what is fetched, not when (crawler/spiders/children.py)
     assert len(list(spider.parse_sitemap(index))) == 4  # no --since: every child is fetched
+    spider.children.idle()  # those four answered
     spider.since = datetime(2026, 1, 1, tzinfo=timezone.utc)
     children = list(spider.parse_sitemap(index))
     # Undated (or unparseably dated) children are always fetched, as undated entries are kept.

@@ -183,7 +183,8 @@ def test_a_schema_1_sqlite_state_is_migrated(tmp_path: Path) -> None:
     assert (stored.version, stored.fingerprint, stored.checked) == (1, fp[:16], None)
     assert claim(store, URL, V2, update=True) == NewVersion(URL, 2, fp[:16])
     store.commit()
-    assert store._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    # through schema 2 (versions) to 3 (what is remembered per URL: the re-fetch budget)
+    assert store._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
     store.close()
 
 
@@ -268,12 +269,15 @@ def test_young_articles_are_rechecked_every_run_when_asked(tmp_path: Path) -> No
     store._conn.execute("UPDATE docs SET first_seen = first_seen - 10 WHERE canonical = ?", (URL,))
     store.close()
     for days, refetched in ((0, []), (3, [URL]), (7, [URL, "https://a.example/old/"])):
-        crawler = get_crawler(settings_dict={"AUTONEWS_STATE": str(state), "AUTONEWS_RECHECK_DAYS": days})
+        # no minimum interval: these articles were fetched seconds ago (test_refetch_budget.py tests it)
+        crawler = get_crawler(settings_dict={"AUTONEWS_STATE": str(state), "AUTONEWS_RECHECK_DAYS": days,
+                                             "AUTONEWS_RECHECK_MIN_HOURS": 0})
         mw = RecheckMiddleware.from_crawler(crawler)
         assert [u for u in (URL, "https://a.example/old/") if _due(mw, u)] == refetched, days
         close_store(crawler)
     # an article stored by this very run is never fetched twice
-    crawler = get_crawler(settings_dict={"AUTONEWS_STATE": str(state), "AUTONEWS_RECHECK_DAYS": 7})
+    crawler = get_crawler(settings_dict={"AUTONEWS_STATE": str(state), "AUTONEWS_RECHECK_DAYS": 7,
+                                         "AUTONEWS_RECHECK_MIN_HOURS": 0})
     mw = RecheckMiddleware.from_crawler(crawler)
     claim(open_store(crawler), "https://a.example/fresh/", V3)
     assert _due(mw, "https://a.example/fresh/", (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()) is None
@@ -304,7 +308,8 @@ def test_an_article_changed_after_publication_is_written_again_as_version_2(tmp_
     site, out = tmp_path / "site", tmp_path / "out"
     registry = generate_site(site, 10)
     with DemoServer(root=site) as server:
-        args = crawl_args(registry, server.base_url, out)
+        # runs seconds apart: no minimum interval between re-fetches (test_refetch_budget.py tests it)
+        args = crawl_args(registry, server.base_url, out, "-s", "AUTONEWS_RECHECK_MIN_HOURS=0")
         assert run_cli(*args, cwd=tmp_path).returncode == 0
         first = sealed_records(out)
         assert len(first) == 10 and {r["version"] for r in first} == {1}
@@ -334,7 +339,8 @@ def test_an_article_changed_after_publication_is_written_again_as_version_2(tmp_
         assert third.returncode == 0, third.stderr
         assert len(sealed_records(out)) == 11
 
-        _set_lastmod(site, "story-000003", "2099-01-01T00:00:00+00:00")  # a newer date, the same page
+        # a newer date, the same page (a date still to come is not believed: test_refetch_budget.py)
+        _set_lastmod(site, "story-000003", datetime.now(timezone.utc).replace(microsecond=0).isoformat())
         fourth = run_cli(*args, cwd=tmp_path)
         assert fourth.returncode == 0, fourth.stderr
         assert len(sealed_records(out)) == 11

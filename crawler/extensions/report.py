@@ -127,6 +127,11 @@ class RunReport:
                 counts[key] = stats.get(prefix + stat, 0)
             errors = {k[len(prefix + "errors/"):]: v for k, v in stats.items() if k.startswith(prefix + "errors/")}
             entry = source_entry(counts, errors)
+            # the re-fetch budget (README "Updated articles"): pages known not to be articles, not fetched
+            # again; re-fetches left for a later run; child sitemaps not fetched once the source's cap was full
+            entry["skipped_not_article"] = stats.get(prefix + "skipped_not_article", 0)
+            entry["recheck_skipped_cap"] = stats.get(prefix + "recheck_skipped_cap", 0)
+            entry["discovery"]["skipped_sitemaps"] = stats.get(prefix + "skipped_sitemaps", 0)
             lengths = self.text_lengths.get(name)
             entry["text_length_median"] = statistics.median(lengths) if lengths else None
             entry["languages"] = dict(sorted(self.languages.get(name, Counter()).items()))

@@ -11,6 +11,7 @@ from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 from twisted.python.failure import Failure
 
 from crawler.middlewares.failures import count_error, count_failure
+from crawler.middlewares.source_full import SourceFull
 from pipelines.extract.html import looks_binary
 from pipelines.items import PageItem
 from pipelines.language.codes import parse_declared
@@ -104,14 +105,29 @@ class NewsSpiderBase(scrapy.Spider):
         entry = registry.get(source)
         return entry.domains() if entry is not None else ()
 
+    def skip_sitemaps(self, name: str, count: int = 1) -> None:
+        """Count sitemaps of a source whose cap is full, left unfetched, unparsed or unscheduled."""
+        self.crawler.stats.inc_value("autonews/skipped/sitemap_source_full", count)
+        self.crawler.stats.inc_value(f"autonews/source/{name}/skipped_sitemaps", count)
+
+    def child_answered(self, request: scrapy.Request) -> None:
+        """A child sitemap request failed or was left out; spiders that pace children override this."""
+
     def on_error(self, failure: Failure) -> None:
         """Count and log a failed request; the crawl goes on."""
         request = getattr(failure, "request", None)
         source = request.meta.get("autonews_source", "oneoff") if request is not None else "unknown"
+        if failure.check(SourceFull):  # not a failure: the source's cap is full (crawler.middlewares.source_full)
+            self.skip_sitemaps(source)
+            if request is not None:
+                self.child_answered(request)
+            return
         label = count_failure(self.crawler.stats, failure, source)
         if request is not None and request.meta.get("autonews_kind") == "discovery":
             # A feed, sitemap or section page not fetched (also robots.txt-excluded): run health, discovery.
             self.crawler.stats.inc_value(f"autonews/source/{source}/discovery/failed")
+            if request.meta.get("autonews_child_sitemap"):
+                self.child_answered(request)
         else:
             self.crawler.stats.inc_value("autonews/targets/done")
         url = request.url if request is not None else "?"

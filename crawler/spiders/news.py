@@ -11,6 +11,12 @@ all of it is counted in the stats (and so in the run report):
   of a source beyond ``AUTONEWS_MAX_ARTICLES_PER_SOURCE`` distinct new URLs in this run (0: no
   limit), from feeds, sitemaps and links alike; URLs of articles stored in earlier runs do not
   count (they are skipped before download anyway). Logged once per source.
+- ``autonews/skipped/sitemap_source_full`` and ``autonews/source/<name>/skipped_sitemaps``: sitemaps
+  of a source whose cap is full, neither fetched (a child sitemap still queued:
+  ``crawler.middlewares.source_full``) nor parsed (one fetched meanwhile), nor scheduled (an index's
+  further children). Once the cap is full the rest of a document's entries is not looked at either
+  (counted under ``skipped/source_cap``): a 1,000-child index of 50,000 URLs each costs one or a few
+  children, not 50 million parsed URLs.
 - ``autonews/skipped/off_domain`` (articles), ``autonews/skipped/off_domain_sitemap`` (child
   sitemaps) and ``autonews/source/<name>/skipped_off_domain``: feed and sitemap entries on a
   host that is not the source's (``Source.on_domain``: its feed, sitemap and start URL hosts,
@@ -35,7 +41,9 @@ from urllib.parse import urlsplit
 from typing import Any, TypeVar
 
 import scrapy
+from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 from scrapy.linkextractors import LinkExtractor
 
@@ -47,6 +55,7 @@ from pipelines.dedupe.urls import canonicalize_url
 from pipelines.state.backend import current_store
 from crawler.sources.registry import Source
 from crawler.spiders.base import NewsSpiderBase
+from crawler.spiders.children import ChildSitemaps
 from crawler.ages import parse_age
 
 T = TypeVar("T")
@@ -73,6 +82,7 @@ class NewsSpider(NewsSpiderBase):
         self.queued: defaultdict[str, set[str]] = defaultdict(set)
         self.capped: set[str] = set()  # sources whose cap was logged
         self.off_domain_hosts: defaultdict[str, set[str]] = defaultdict(set)  # logged, per source
+        self.children = ChildSitemaps()  # child sitemaps released a few at a time per source
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "NewsSpider":
@@ -91,6 +101,7 @@ class NewsSpider(NewsSpiderBase):
                     slots.setdefault(host, {"delay": source.download_delay})
         if slots and not settings.frozen:
             settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+        crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
@@ -135,7 +146,10 @@ class NewsSpider(NewsSpiderBase):
         ``published_from`` when the page itself has no date."""
         # Entries found, before --since and the seen check: a drop means discovery broke (run health).
         self.crawler.stats.inc_value(f"autonews/source/{source.name}/entries", len(entries))
-        for entry in entries:
+        for index, entry in enumerate(entries):
+            if self.source_full(source.name):
+                self.over_cap(source, len(entries) - index)  # the rest is not looked at: no state lookups
+                return
             if not is_recent(entry, self.since):
                 self.crawler.stats.inc_value("autonews/skipped/too_old")
                 continue
@@ -196,14 +210,22 @@ class NewsSpider(NewsSpiderBase):
         if len(queued) < self.max_articles:
             queued.add(url)
             return True
-        self.crawler.stats.inc_value("autonews/skipped/source_cap")
-        self.crawler.stats.inc_value(f"autonews/source/{source.name}/skipped_cap")
+        self.over_cap(source)
+        return False
+
+    def source_full(self, name: str) -> bool:
+        """True once source ``name`` has queued as many new article requests as its cap allows."""
+        return 0 < self.max_articles <= len(self.queued[name])
+
+    def over_cap(self, source: Source, count: int = 1) -> None:
+        """Count (and log once per source) article URLs left out for the source's cap."""
+        self.crawler.stats.inc_value("autonews/skipped/source_cap", count)
+        self.crawler.stats.inc_value(f"autonews/source/{source.name}/skipped_cap", count)
         if source.name not in self.capped:
             self.capped.add(source.name)
             self.logger.warning("Source %s: %d article requests queued in this run, the most "
                                 "AUTONEWS_MAX_ARTICLES_PER_SOURCE allows; further ones are skipped",
                                 source.name, self.max_articles)
-        return False
 
     def already_stored(self, url: str) -> bool:
         """True when ``url`` belongs to an article stored in an earlier run (and skipping seen URLs is on).
@@ -261,21 +283,62 @@ class NewsSpider(NewsSpiderBase):
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         """Parse a sitemap (index, gzip, Google News) into sitemap and article requests."""
         source = self._discovered(response, "sitemap")
+        if response.meta.get("autonews_child_sitemap"):
+            self.children.answered(source.name)
+        if self.source_full(source.name):  # fetched while the cap filled up: nothing in it could be queued
+            self.skip_sitemaps(source.name)
+            yield from self.release_children(source)  # counts the children still waiting
+            return
         result = self._parse(response, "sitemap", parse_sitemap)
         if result is None:
+            yield from self.release_children(source)  # a broken child frees its slot for the next
             return
         self._parsed(response)
         self.count_over_cap(response, "index_cap", result.children_over_cap, MAX_INDEX_SITEMAPS, "child sitemaps")
         self.count_over_cap(response, "sitemap_cap", result.entries_over_cap, MAX_SITEMAP_URLS, "URLs")
         self.count_not_http(source, result.not_http)
+        # Entries first: once they fill the source's cap, no child is requested.
+        yield from self.entry_requests(result.entries, source, "sitemap")
+        children = []
         for child in result.children:
             # An index's child dated by <lastmod> before --since holds nothing newer: not fetched.
             if not is_recent(child, self.since):
                 self.crawler.stats.inc_value("autonews/skipped/too_old_sitemap")
-                continue
-            if self.requestable(child.url, source, "off_domain_sitemap"):
-                yield self.discovery_request(child.url, source, self.parse_sitemap)
-        yield from self.entry_requests(result.entries, source, "sitemap")
+            elif self.requestable(child.url, source, "off_domain_sitemap"):
+                children.append(child.url)
+        self.children.add(source.name, children)
+        yield from self.release_children(source)
+
+    def release_children(self, source: Source) -> Iterator[scrapy.Request]:
+        """Requests for the child sitemaps of ``source`` whose turn it is (``crawler.spiders.children``);
+        none once the source is full (those waiting are counted)."""
+        if self.source_full(source.name):
+            dropped = self.children.drop(source.name)
+            if dropped:
+                self.skip_sitemaps(source.name, dropped)
+            return
+        for url in self.children.take(source.name):
+            yield self.discovery_request(url, source, self.parse_sitemap, autonews_child_sitemap=True)
+
+    def child_answered(self, request: scrapy.Request) -> None:
+        """A child sitemap failed (``on_error``): free its slot and request the next children."""
+        source = self.sources.get(request.meta.get("autonews_source", ""))
+        if source is None:
+            return
+        self.children.answered(source.name)
+        for child in self.release_children(source):
+            self.crawler.engine.crawl(child)
+
+    def spider_idle(self) -> None:
+        """Request waiting child sitemaps when nothing else is left (their slots may have been answered by
+        another worker); keeps the spider open for them."""
+        released = False
+        for name in self.children.idle():
+            for child in self.release_children(self.sources[name]):
+                self.crawler.engine.crawl(child)
+                released = True
+        if released:
+            raise DontCloseSpider
 
     def parse_section(self, response: Response) -> Iterator[scrapy.Request]:
         """Follow article links from a section page, as the source's allow/deny rules say."""

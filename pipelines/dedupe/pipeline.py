@@ -8,7 +8,10 @@ storage pipeline calls ``open_store(crawler).commit()`` after its lines are dura
 
 A stored article fetched again on purpose (``Article.recheck``: its feed or sitemap date is newer
 than its last fetch) whose text changed is not a duplicate: it goes on as the article's next
-``version``, with ``previous_fingerprint``; an unchanged one is dropped (``duplicate_url``).
+``version``, with ``previous_fingerprint``; an unchanged one is dropped (``duplicate_url``). At most
+``AUTONEWS_MAX_VERSIONS_PER_DAY`` new versions of one article are written per UTC day (0: no limit): a
+changed text beyond that is dropped and counted (``autonews/dropped/version_cap``) without touching the
+state, so the article is still due and its latest text is written on a later day.
 
 The fingerprint and the signature's shingle hashes (most of its cost) are normally computed with the
 extraction, in its pool task (``pipelines.analysis``: this stage asks for them when built); an article
@@ -17,6 +20,7 @@ without them gets them here.
 Settings: ``AUTONEWS_STATE`` (state file), ``AUTONEWS_KEEP_DUPLICATES`` (False),
 ``AUTONEWS_NEAR_THRESHOLD`` (``neardup.NEAR_THRESHOLD``).
 Stats: ``autonews/dedupe/{unique,new_version,duplicate_url,duplicate_text,near_duplicate}``,
+``autonews/dropped/version_cap``,
 ``autonews/dropped/{duplicate_url,duplicate_text,near_duplicate}``,
 ``autonews/kept_duplicate/{duplicate_text,near_duplicate}``.
 """
@@ -26,8 +30,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from datetime import datetime, timezone
+
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+
 
 from pipelines.analysis import analysis_plan
 from pipelines.dedupe.neardup import (NEAR_THRESHOLD, NearSignature, near_signature, signature_from_hashes,
@@ -36,6 +43,10 @@ from pipelines.dedupe.urls import choose_canonical, url_aliases
 from pipelines.items import Article, TextAnalysis
 from pipelines.state.backend import open_store
 from pipelines.state.store import DUPLICATE_URL, DedupeStore, NewVersion
+
+
+MAX_VERSIONS_PER_DAY = 3
+"""New versions of one article written per UTC day (``AUTONEWS_MAX_VERSIONS_PER_DAY``; 0: no limit)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,22 +79,26 @@ def dedupe_keys(url: str, canonical_hint: str | None, request_url: str | None, t
 class DedupePipeline:
     """Item pipeline that sets ``canonical_url`` and ``fingerprint`` and drops (or marks) duplicates."""
 
-    def __init__(self, crawler: Crawler, keep_duplicates: bool = False, threshold: float = NEAR_THRESHOLD) -> None:
+    def __init__(self, crawler: Crawler, keep_duplicates: bool = False, threshold: float = NEAR_THRESHOLD,
+                 max_versions_per_day: int = MAX_VERSIONS_PER_DAY) -> None:
         """Use :meth:`from_crawler`; the store is opened on ``open_spider``."""
         self.crawler = crawler
         self.keep_duplicates = keep_duplicates
         self.threshold = threshold
+        self.max_versions_per_day = max_versions_per_day
         self.store: DedupeStore | None = None
         # the extraction stage's pool task computes the fingerprint and the shingle hashes (see dedupe_keys)
         analysis_plan(crawler).dedupe_keys = True
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupePipeline:
-        """Build the pipeline from ``AUTONEWS_KEEP_DUPLICATES`` and ``AUTONEWS_NEAR_THRESHOLD``."""
+        """Build the pipeline from ``AUTONEWS_KEEP_DUPLICATES``, ``AUTONEWS_NEAR_THRESHOLD`` and
+        ``AUTONEWS_MAX_VERSIONS_PER_DAY``."""
         return cls(
             crawler,
             keep_duplicates=crawler.settings.getbool("AUTONEWS_KEEP_DUPLICATES", False),
             threshold=crawler.settings.getfloat("AUTONEWS_NEAR_THRESHOLD", NEAR_THRESHOLD),
+            max_versions_per_day=crawler.settings.getint("AUTONEWS_MAX_VERSIONS_PER_DAY", MAX_VERSIONS_PER_DAY),
         )
 
     def open_spider(self, spider: object = None) -> None:
@@ -94,6 +109,18 @@ class DedupePipeline:
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value(f"autonews/{key}")
 
+    def versions_full(self, keys: DedupeKeys, now: datetime) -> bool:
+        """True when a re-fetched article's text changed but its versions of today are all written already."""
+        if self.max_versions_per_day <= 0:
+            return False
+        assert self.store is not None
+        stored = self.store.find_article(keys.canonical_url)
+        if stored is None or stored.fingerprint is None or keys.fingerprint.startswith(stored.fingerprint):
+            return False  # not stored, or unchanged (an article from before versions: a prefix of 16 digits)
+        memory = self.store.url_memory(keys.canonical_url)
+        return (memory is not None and memory.versions_day == now.date()
+                and memory.versions >= self.max_versions_per_day)
+
     def process_item(self, item: Article) -> Article:
         """Deduplicate one extracted article; raise DropItem for a copy unless duplicates are kept."""
         if self.store is None:
@@ -103,6 +130,10 @@ class DedupePipeline:
                            item.analysis)
         item.canonical_url = keys.canonical_url
         item.fingerprint = keys.fingerprint
+        now = datetime.now(timezone.utc)
+        if item.recheck and self.versions_full(keys, now):
+            self._inc("dropped/version_cap")
+            raise DropItem(f"version_cap: {self.max_versions_per_day} versions of {keys.canonical_url} today")
         found = self.store.claim(keys.canonical_url, aliases=keys.aliases, fingerprint=keys.fingerprint,
                                  signature=keys.signature, threshold=self.threshold, update=item.recheck,
                                  etag=item.etag, last_modified=item.last_modified)
@@ -111,6 +142,9 @@ class DedupePipeline:
             return item
         if isinstance(found, NewVersion):
             item.version, item.previous_fingerprint = found.version, found.previous_fingerprint
+            if self.max_versions_per_day > 0:
+                # in the claim's transaction (SQLite): released with it when its line cannot be written
+                self.store.record_version(keys.canonical_url, now)
             self._inc("dedupe/new_version")
             return item
         kind, owner = found

@@ -77,6 +77,11 @@ def to_article(page: PageItem, fields: ExtractedPage) -> Article:
     )
 
 
+class NotAnArticle(DropItem):
+    """A page dropped because it holds no article (``autonews/not_article``): the seen-URL middleware
+    remembers its URL so it is not fetched again for ``AUTONEWS_NOT_ARTICLE_DAYS``."""
+
+
 class ExtractPipeline:
     """Turns a :class:`PageItem` into an :class:`Article`; drops pages that are not articles."""
 
@@ -103,7 +108,7 @@ class ExtractPipeline:
         found = await cpu_pool(self.crawler).run(analyse, body, page.url, page.encoding, page.content_languages)
         if found is None:
             self.stats.inc_value("autonews/not_article")
-            raise DropItem(f"not an article: {page.url}")
+            raise NotAnArticle(f"not an article: {page.url}")
         self.stats.inc_value("autonews/extracted")
         article = to_article(page, found.fields)
         article.analysis = found.analysis

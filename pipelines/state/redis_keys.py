@@ -2,7 +2,8 @@
 
 Dedupe state (``pipelines.state.redis_store`` and its Lua scripts, which build the same names
 from the prefix inside Redis): ``P:doc:<id>`` article documents, ``P:u:<hhhh>`` / ``P:f:<hhhh>`` /
-``P:b:<hhhh>`` URL, fingerprint and band index buckets, ``P:count`` counters, ``P:live`` the
+``P:b:<hhhh>`` URL, fingerprint and band index buckets, ``P:m:<hhhh>`` what is remembered per URL
+beside the articles (re-fetch checks, pages that are not articles), ``P:count`` counters, ``P:live`` the
 worker instances' heartbeats. Crawl side (``crawler.distributed``): ``P:<spider>:requests`` and
 ``P:<spider>:dupefilter`` (scrapy-redis scheduler), ``P:lock:<worker id>`` worker leases,
 ``P:round`` the current round, ``P:stats:<round>`` and ``P:stats:<round>:workers`` its counters.
@@ -45,6 +46,15 @@ class RedisKeys:
     def url_bucket(self, url_hash: bytes) -> str:
         """The URL index bucket of an 8-byte URL hash (its field: the hash's last 6 bytes), as the Lua scripts name it."""
         return f"{self.prefix}:u:{url_hash[:2].hex()}"
+
+    def url_memory(self, url_hash: bytes) -> str:
+        """The bucket of what is remembered per URL (``UrlMemory``) for an 8-byte URL hash (field: its last 6 bytes)."""
+        return f"{self.prefix}:m:{url_hash[:2].hex()}"
+
+    @property
+    def url_memories(self) -> str:
+        """Pattern matching every ``url_memory`` bucket."""
+        return f"{self.prefix}:m:*"
 
     @property
     def round(self) -> str:

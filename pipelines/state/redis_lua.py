@@ -5,6 +5,8 @@ near-duplicate band at the same moment are serialised by Redis, so exactly one
 of them claims the article.
 """
 
+from pipelines.state.store import INDEXED_VERSIONS
+
 CLAIM = r"""
 local P, me, heir, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local timeout, threshold, maxcand = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -59,12 +61,14 @@ local function link_urls(id, only_new)
   end
   if blob ~= '' then redis.call('HSET', key, 'u', (redis.call('HGET', key, 'u') or '') .. blob) end
 end
-local function index_text(id)
-  -- fingerprint and bands point to the article; those of earlier versions stay (copies of any version match)
+local function index_text(id, version)
+  -- fingerprint and bands point to the article; those of its first INDEXED_VERSIONS versions stay (copies
+  -- of them match); a later version indexes its fingerprint only, dropped again when it is replaced (SETTLE)
   local key = P .. ':doc:' .. id
   if fp ~= '' and redis.call('HSET', ikey('f', fp), fp:sub(3), id) == 1 then
     redis.call('HINCRBY', P .. ':count', 'fingerprints', 1)
   end
+  if version and version > __INDEXED_VERSIONS__ then return end
   local blob = ''
   for _, b in ipairs(bands) do
     local bk, field = ikey('b', b), b:sub(3)
@@ -80,7 +84,7 @@ local function stage_version(id, version, previous)
   if heir ~= '' then owner = heir end
   redis.call('HSET', P .. ':doc:' .. id, 'nF', fullfp, 'nf', fp, 'nm', mins, 'nv', version, 'no', owner,
              'ne', etag, 'nl', lastmod, 'nk', checked)
-  index_text(id)
+  index_text(id, version)
   link_urls(id, true)
   return {'upd', tostring(id), owner, tostring(version), previous}
 end
@@ -205,8 +209,17 @@ for k = 3, #ARGV, 3 do
   if ARGV[k + 2] == 'v' then
     if redis.call('HGET', key, 'no') == owner then
       if state == 'd' then
-        local n = redis.call('HMGET', key, 'nF', 'nf', 'nm', 'nv', 'ne', 'nl', 'nk', 'f')
-        if n[8] and n[8] ~= n[2] then redis.call('HSET', key, 'P', (redis.call('HGET', key, 'P') or '') .. n[8]) end
+        local n = redis.call('HMGET', key, 'nF', 'nf', 'nm', 'nv', 'ne', 'nl', 'nk', 'f', 'v')
+        if n[8] and n[8] ~= n[2] then
+          if tonumber(n[9] or '1') <= __INDEXED_VERSIONS__ then  -- an early version: its fingerprint stays indexed
+            redis.call('HSET', key, 'P', (redis.call('HGET', key, 'P') or '') .. n[8])
+          else  -- a later one: it was only the latest (see CLAIM's index_text)
+            local fk = P .. ':f:' .. string.format('%02x%02x', n[8]:byte(1), n[8]:byte(2))
+            if redis.call('HGET', fk, n[8]:sub(3)) == ARGV[k] then
+              redis.call('HDEL', fk, n[8]:sub(3)); redis.call('HINCRBY', P .. ':count', 'fingerprints', -1)
+            end
+          end
+        end
         redis.call('HSET', key, 'F', n[1], 'f', n[2], 'v', n[4], 'e', n[5], 'l', n[6], 'k', n[7])
         if n[3] ~= '' then redis.call('HSET', key, 'm', n[3]) end
       end
@@ -266,3 +279,7 @@ local t = redis.call('TIME')
 redis.call('ZADD', ARGV[1] .. ':live', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[2])
 return 1
 """
+
+# The versions whose text keys stay indexed (pipelines.state.store.INDEXED_VERSIONS), as a Lua literal.
+CLAIM = CLAIM.replace("__INDEXED_VERSIONS__", str(INDEXED_VERSIONS))
+SETTLE = SETTLE.replace("__INDEXED_VERSIONS__", str(INDEXED_VERSIONS))

@@ -49,7 +49,7 @@ import socket
 import struct
 import time
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import redis
@@ -60,7 +60,7 @@ from pipelines.state.redis_lua import BEAT, CLAIM, PRUNE, SETTLE
 from pipelines.state.record_args import record_add_args
 from pipelines.state.redis_keys import DEFAULT_PREFIX, DEFAULT_TIMEOUT, RedisKeys
 from pipelines.state.sqlite_store import MAX_NEAR_CANDIDATES
-from pipelines.state.store import ClaimResult, NewVersion, StoredArticle
+from pipelines.state.store import ClaimResult, NewVersion, StoredArticle, UrlMemory
 
 def _hash8(value: str) -> bytes:
     return hashlib.blake2b(value.encode("utf-8"), digest_size=8).digest()
@@ -68,6 +68,26 @@ def _hash8(value: str) -> bytes:
 
 def _band_bytes(band: int) -> bytes:
     return struct.pack("<i", band)
+
+
+def _from_ms(value: str) -> datetime | None:
+    return datetime.fromtimestamp(int(value) / 1000, timezone.utc) if value else None
+
+
+def _parse_memory(raw: bytes) -> list[str] | None:
+    """The four fields of a ``url_memory`` value; None for anything malformed (then nothing is remembered)."""
+    fields = raw.decode("ascii", "replace").split("|")
+    return fields if len(fields) == 4 and all(f == "" or f.isdigit() for f in fields) else None
+
+
+def _memory_before(raw: bytes, cutoff: int) -> bool:
+    """Whether a ``url_memory`` value holds nothing as recent as ``cutoff`` (unix seconds); malformed: True."""
+    fields = _parse_memory(raw)
+    if fields is None:
+        return True
+    checked, not_article, day, _ = fields
+    latest = max(int(checked or 0) / 1000, int(not_article or 0) / 1000, int(day or 0) * 86400)
+    return latest < cutoff
 
 
 def default_instance() -> str:
@@ -249,6 +269,47 @@ class RedisStore:
         members = self.client.zrangebyscore(self.keys.live, now - self.timeout_ms, "+inf")
         return {m.decode() for m in members}
 
+    # -- what the state remembers per URL beside the articles (UrlMemory) --------------------------------
+    # One field per URL in 65536 buckets (compact listpacks), the value "checked|not_article|day|versions"
+    # (ms, ms, days since 1970, count; empty when unknown). Read-modify-write without a script: two workers
+    # updating one URL at the same moment can lose one update, which costs at most one extra fetch.
+    def url_memory(self, url: str) -> UrlMemory | None:
+        """Return what the state remembers about fetching ``url`` (a canonical URL), or None."""
+        fields = self._memory_fields(url)
+        if fields is None:
+            return None
+        checked, not_article, day, versions = fields
+        return UrlMemory(_from_ms(checked), _from_ms(not_article),
+                         date(1970, 1, 1) + timedelta(days=int(day)) if day else None, int(versions or 0))
+
+    def _memory_fields(self, url: str) -> list[str] | None:
+        h = _hash8(url)
+        raw = self.client.hget(self.keys.url_memory(h), h[2:])
+        return None if raw is None else _parse_memory(raw)
+
+    def _remember(self, url: str, index: int, value: str, fields: list[str] | None = None) -> None:
+        h = _hash8(url)
+        fields = fields or self._memory_fields(url) or ["", "", "", ""]
+        fields[index] = value
+        self.client.hset(self.keys.url_memory(h), h[2:], "|".join(fields))
+
+    def record_check(self, url: str, at: datetime) -> None:
+        """Remember that the stored article at ``url`` was fetched again at ``at`` (any answer, a 304 too)."""
+        self._remember(url, 0, str(int(at.timestamp() * 1000)))
+
+    def record_not_article(self, url: str, at: datetime) -> None:
+        """Remember that the page at ``url`` was found not to be an article at ``at``."""
+        self._remember(url, 1, str(int(at.timestamp() * 1000)))
+
+    def record_version(self, url: str, at: datetime) -> int:
+        """Count one new version of the article at ``url`` written at ``at``; return the count of that UTC day."""
+        fields = self._memory_fields(url) or ["", "", "", ""]
+        day = str(int(at.timestamp() // 86400))
+        count = int(fields[3] or 0) + 1 if fields[2] == day else 1
+        fields[2] = day
+        self._remember(url, 3, str(count), fields)
+        return count
+
     def stats(self) -> dict:
         """Return article, URL and fingerprint counts and Redis' used memory."""
         counts = {k.decode(): int(v) for k, v in self.client.hgetall(self.keys.count).items()}
@@ -263,4 +324,8 @@ class RedisStore:
         removed = 0
         for key in self.client.scan_iter(match=self.keys.docs, count=1000):
             removed += int(self._prune(args=[self.prefix, key.decode().rsplit(":", 1)[1], cutoff]))
+        for bucket in self.client.scan_iter(match=self.keys.url_memories, count=1000):
+            old = [name for name, raw in self.client.hgetall(bucket).items() if _memory_before(raw, cutoff)]
+            if old:
+                self.client.hdel(bucket, *old)
         return removed

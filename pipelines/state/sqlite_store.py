@@ -23,18 +23,28 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from pipelines.dedupe.neardup import NEAR_THRESHOLD, NearSignature, similarity
 from pipelines.state.record_args import record_add_args
-from pipelines.state.store import DUPLICATE_URL, ClaimResult, NewVersion, StoredArticle, find_duplicate
+from pipelines.state.store import (DUPLICATE_URL, INDEXED_VERSIONS, ClaimResult, NewVersion, StoredArticle, UrlMemory,
+                                   find_duplicate)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 PAGE_SIZE = 4096
 MAX_NEAR_CANDIDATES = 32
 """Candidates verified per near-duplicate lookup, those sharing the most bands first."""
 
+# Schema 3 (re-fetch budget): what the state remembers per URL beside the articles (``UrlMemory``): the
+# last re-fetch of a stored article, when a page was found not to be an article, new versions written
+# that day. Keyed by the URL's 64-bit hash like ``urls``. Not in the output: ``state rebuild`` leaves it empty.
+_URL_MEMORY_TABLE = """
+CREATE TABLE IF NOT EXISTS url_memory (
+    h INTEGER PRIMARY KEY, checked REAL, not_article REAL, day INTEGER, versions INTEGER NOT NULL DEFAULT 0
+);
+"""
+_MIGRATE_3 = _URL_MEMORY_TABLE + "UPDATE meta SET value = '3' WHERE key = 'schema_version';"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS docs (
@@ -53,7 +63,7 @@ CREATE INDEX IF NOT EXISTS docs_fp ON docs(fp) WHERE fp IS NOT NULL;
 CREATE TABLE IF NOT EXISTS urls (h INTEGER PRIMARY KEY, doc INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS bands (h INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (h, doc)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS prior_fps (h INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (h, doc)) WITHOUT ROWID;
-"""
+""" + _URL_MEMORY_TABLE
 # Schema 1 -> 2 (versions of updated articles): the latest fingerprint in full, the version, the
 # validators and the last fetch per article; the fingerprints of earlier versions.
 _MIGRATE_2 = """
@@ -146,8 +156,11 @@ class SQLiteStore:
             self._conn.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
-        elif "version" not in {row[1] for row in self._conn.execute("PRAGMA table_info(docs)")}:
-            self._conn.executescript(f"BEGIN IMMEDIATE; {_MIGRATE_2} COMMIT;")
+        else:
+            if "version" not in {row[1] for row in self._conn.execute("PRAGMA table_info(docs)")}:
+                self._conn.executescript(f"BEGIN IMMEDIATE; {_MIGRATE_2} COMMIT;")
+            if not self._conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'url_memory'").fetchone():
+                self._conn.executescript(f"BEGIN IMMEDIATE; {_MIGRATE_3} COMMIT;")
         # claim savepoints by canonical URL since the last commit: release() undoes one claim exactly
         self._savepoints: dict[str, int] = {}
         self._savepoint_seq = 0
@@ -253,7 +266,8 @@ class SQLiteStore:
                                        (_ts(checked), etag, last_modified, doc))
                     self._link(doc, (canonical_url, *aliases))
                     return DUPLICATE_URL, canonical_url
-                self._new_version(doc, old_fp, fingerprint, signature, old_version + 1, etag, last_modified, checked)
+                self._new_version(doc, old_fp, old_version, fingerprint, signature, old_version + 1, etag,
+                                  last_modified, checked)
                 self._link(doc, (canonical_url, *aliases))
                 return NewVersion(canonical_url, old_version + 1, old_text or _fp_hex(old_fp))
         found = find_duplicate(self, (canonical_url, *aliases), fingerprint, signature, threshold)
@@ -264,10 +278,13 @@ class SQLiteStore:
             self.add(canonical_url, aliases=aliases)
         return found
 
-    def _new_version(self, doc: int, old_fp: int | None, fingerprint: str, signature: NearSignature | None,
-                     version: int, etag: str | None, last_modified: str | None, checked: datetime | None) -> None:
-        """Make ``fingerprint`` the article's latest text; the earlier one stays findable (prior_fps)."""
-        if old_fp is not None:
+    def _new_version(self, doc: int, old_fp: int | None, old_version: int, fingerprint: str,
+                     signature: NearSignature | None, version: int, etag: str | None, last_modified: str | None,
+                     checked: datetime | None) -> None:
+        """Make ``fingerprint`` the article's latest text. The text keys of its first ``INDEXED_VERSIONS``
+        versions stay findable (prior_fps, bands); later ones are only the latest while they are (see
+        ``pipelines.state.store``)."""
+        if old_fp is not None and old_version <= INDEXED_VERSIONS:
             self._conn.execute("INSERT OR IGNORE INTO prior_fps(h, doc) VALUES (?, ?)", (old_fp, doc))
         self._conn.execute(
             "UPDATE docs SET fp = ?, fingerprint = ?, mins = coalesce(?, mins), version = ?, "
@@ -275,7 +292,7 @@ class SQLiteStore:
             (_fp64(fingerprint), fingerprint, signature.mins if signature else None, version, etag, last_modified,
              _ts(checked), doc),
         )
-        if signature is not None:  # the earlier bands stay: copies of either text are near-duplicates
+        if signature is not None and version <= INDEXED_VERSIONS:  # earlier bands stay: copies of any are near
             self._conn.executemany("INSERT OR IGNORE INTO bands(h, doc) VALUES (?, ?)",
                                    [(h, doc) for h in set(signature.bands)])
 
@@ -307,7 +324,7 @@ class SQLiteStore:
         if row is not None:
             doc = row[0]
             if fingerprint and version > row[4]:
-                self._new_version(doc, row[2], fingerprint, signature, version, etag, last_modified,
+                self._new_version(doc, row[2], row[4], fingerprint, signature, version, etag, last_modified,
                                   checked or first_seen)
         else:
             seen = int((first_seen or datetime.now(timezone.utc)).timestamp())
@@ -374,6 +391,40 @@ class SQLiteStore:
         self._conn.close()
         self.closed = True
 
+    # -- what the state remembers per URL beside the articles (UrlMemory) --------------------------------
+    def url_memory(self, url: str) -> UrlMemory | None:
+        """Return what the state remembers about fetching ``url`` (a canonical URL), or None."""
+        row = self._conn.execute("SELECT checked, not_article, day, versions FROM url_memory WHERE h = ?",
+                                 (_hash64(url),)).fetchone()
+        if row is None:
+            return None
+        checked, not_article, day, versions = row
+        return UrlMemory(_moment(checked), _moment(not_article),
+                         _EPOCH + timedelta(days=day) if day is not None else None, versions)
+
+    def _remember(self, url: str, column: str, at: datetime) -> None:
+        # Inside the run's transaction: committed with the next articles, or by the storage pipeline at the end.
+        self._begin()
+        self._conn.execute(f"INSERT INTO url_memory(h, {column}) VALUES (?, ?) "
+                           f"ON CONFLICT(h) DO UPDATE SET {column} = excluded.{column}", (_hash64(url), _ts(at)))
+
+    def record_check(self, url: str, at: datetime) -> None:
+        """Remember that the stored article at ``url`` was fetched again at ``at`` (any answer, a 304 too)."""
+        self._remember(url, "checked", at)
+
+    def record_not_article(self, url: str, at: datetime) -> None:
+        """Remember that the page at ``url`` was found not to be an article at ``at``."""
+        self._remember(url, "not_article", at)
+
+    def record_version(self, url: str, at: datetime) -> int:
+        """Count one new version of the article at ``url`` written at ``at``; return the count of that UTC day."""
+        self._begin()
+        day = _unix_day(at)
+        return self._conn.execute(
+            "INSERT INTO url_memory(h, day, versions) VALUES (?, ?, 1) ON CONFLICT(h) DO UPDATE SET "
+            "versions = CASE WHEN day = excluded.day THEN versions + 1 ELSE 1 END, day = excluded.day "
+            "RETURNING versions", (_hash64(url), day)).fetchone()[0]
+
     def stats(self) -> dict:
         """Return article, URL and band-row counts, first-seen range (ISO) and bytes on disk."""
 
@@ -392,6 +443,9 @@ class SQLiteStore:
             "fingerprints": one("SELECT count(*) FROM docs WHERE fp IS NOT NULL"),
             "signatures": one("SELECT count(*) FROM docs WHERE mins IS NOT NULL"),
             "band_rows": one("SELECT count(*) FROM bands"),
+            "prior_fingerprints": one("SELECT count(*) FROM prior_fps"),
+            "remembered_urls": one("SELECT count(*) FROM url_memory"),
+            "not_articles": one("SELECT count(*) FROM url_memory WHERE not_article IS NOT NULL"),
             "oldest": _iso(oldest),
             "newest": _iso(newest),
             "bytes": size,
@@ -407,8 +461,23 @@ class SQLiteStore:
         self._conn.execute(f"DELETE FROM urls WHERE doc IN ({old})", (cutoff,))
         self._conn.execute(f"DELETE FROM prior_fps WHERE doc IN ({old})", (cutoff,))
         removed = self._conn.execute("DELETE FROM docs WHERE first_seen < ?", (cutoff,)).rowcount
+        # what is remembered per URL goes once nothing of it is that recent (NULLs: max() ignores them)
+        self._conn.execute("DELETE FROM url_memory WHERE max(coalesce(checked, 0), coalesce(not_article, 0), "
+                           "coalesce(day, 0) * 86400.0) < ?", (cutoff,))
         self.commit()
         return removed
+
+
+_EPOCH = date(1970, 1, 1)
+
+
+def _unix_day(moment: datetime) -> int:
+    """Days since 1970-01-01 of ``moment``'s UTC day (how ``url_memory.day`` keys the versions of a day)."""
+    return int(moment.timestamp() // 86400)
+
+
+def _moment(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, timezone.utc)
 
 
 def _iso(ts: int | None) -> str | None:

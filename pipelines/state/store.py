@@ -14,18 +14,30 @@ Versions: a stored article keeps its latest fingerprint, its version (1 for the 
 ETag / Last-Modified it was served with and when it was last fetched (``checked``). A claim made
 with ``update=True`` (the page is a deliberate re-fetch of that stored article) whose text
 changed records the new version and returns :class:`NewVersion`; an unchanged text only
-refreshes ``checked`` and the validators. Earlier fingerprints and near-duplicate bands stay
-indexed, so a syndicated copy of any version is still a duplicate.
+refreshes ``checked`` and the validators.
+
+What stays indexed of earlier versions (a decision, README "Updated articles"): the fingerprints and
+near-duplicate bands of an article's first `INDEXED_VERSIONS` versions, and the latest version's
+fingerprint (its near-duplicate ``mins`` too, which verify candidates found through any kept band).
+A syndicated copy is nearly always made of the first version or an early update, and the versions
+of one story are near-duplicates of one another, so a copy of a later version is still found through
+the kept bands (and an exact copy of the latest through its fingerprint). Versions beyond that
+replace one another without adding keys: an article that changes on every fetch no longer grows
+the state by a fingerprint and up to 24 band rows a version (the re-fetch budget bounds how often
+that is, the cap how much it may cost).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from pipelines.dedupe.neardup import NEAR_THRESHOLD, NearSignature
+
+INDEXED_VERSIONS = 4
+"""Versions of one article whose fingerprint and bands stay indexed (the latest one's fingerprint always is)."""
 
 DUPLICATE_URL = "duplicate_url"
 DUPLICATE_TEXT = "duplicate_text"
@@ -54,6 +66,23 @@ class StoredArticle:
     first_seen: datetime
     checked: datetime | None
     """When its latest version was fetched, or it was last re-fetched unchanged (None: before versions were kept)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UrlMemory:
+    """What the state remembers about fetching one URL, beside the articles (the re-fetch budget, README
+    "Updated articles"). Nothing of it is in the output, so ``autonews state rebuild`` cannot (and need not)
+    restore it: without it, a stored article is simply due for a check again and a page that was not an
+    article is fetched once more."""
+
+    checked: datetime | None
+    """When the stored article at this URL was last fetched again, whatever the answer (a 304 included)."""
+    not_article: datetime | None
+    """When the page at this URL was last found not to be an article (None: never)."""
+    versions_day: date | None
+    """The UTC day ``versions`` counts for."""
+    versions: int
+    """New versions of the article at this URL written on ``versions_day``."""
 
 
 ClaimResult = tuple[str, str] | NewVersion | None
@@ -138,6 +167,18 @@ class DedupeStore(Protocol):
 
     def prune(self, older_than: timedelta) -> int:
         """Forget articles first seen more than ``older_than`` ago; return how many; commits."""
+
+    def url_memory(self, url: str) -> UrlMemory | None:
+        """Return what the state remembers about fetching ``url`` (a canonical URL), or None."""
+
+    def record_check(self, url: str, at: datetime) -> None:
+        """Remember that the stored article at ``url`` was fetched again at ``at`` (any answer, a 304 too)."""
+
+    def record_not_article(self, url: str, at: datetime) -> None:
+        """Remember that the page at ``url`` was found not to be an article at ``at``."""
+
+    def record_version(self, url: str, at: datetime) -> int:
+        """Count one new version of the article at ``url`` written at ``at``; return the count of that UTC day."""
 
 
 def find_duplicate(store: DedupeStore, urls: Iterable[str], fingerprint: str | None,

@@ -210,6 +210,10 @@ class StoragePipeline:
                 self.seal(key)
         except OSError as exc:
             self.fail(exc)
+        if not self.broken:
+            # What the run recorded besides written articles (copies' URLs, re-fetch checks, pages that
+            # are not articles) is kept even when no file was sealed: every written line is durable by now.
+            store.commit()
         if is_redis_store(store):  # claims found taken over at commit (a worker stalled too long)
             self.crawler.stats.set_value("autonews/distributed/lost_claims", cast("RedisStore", store).lost_claims)
         close_store(self.crawler)

@@ -1,8 +1,11 @@
 """Peak resident memory of a process tree (a crawl and its pool workers), sampled in a thread."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import psutil
 
@@ -104,3 +107,21 @@ class RssSampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+# Run a command as the only child of a fresh interpreter, which prints the child's peak RSS on stderr.
+_PEAK_PROBE = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
+               "print('maxrss_kb', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+               "sys.exit(code)")
+
+
+def run_with_peak_rss(cmd: list[str], cwd: Path, timeout: float) -> tuple[subprocess.CompletedProcess[str], float]:
+    """Run ``cmd`` and return it finished (text mode) with the peak RSS in MB of its largest process.
+
+    Measured by the kernel (``getrusage`` of a parent that runs nothing else), so nothing is sampled or missed.
+    """
+    done = subprocess.run([sys.executable, "-c", _PEAK_PROBE, *cmd], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
+    head, _, tail = done.stderr.rpartition("maxrss_kb")
+    done.stderr = head
+    return done, int(tail.split()[0]) / 1024 if tail else float("nan")

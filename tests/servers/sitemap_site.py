@@ -11,7 +11,9 @@ from __future__ import annotations
 import gzip
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import urlsplit
@@ -37,6 +39,18 @@ def big_sitemap(base_url: str, count: int, prefix: str = "/a/") -> bytes:
     return gzip.compress(b"".join(lines), compresslevel=9, mtime=0)
 
 
+def serve_lazy_index(site: "LoopbackSite", children: int, per_child: int, path: str = "/index.xml") -> None:
+    """Serve at `path` an index of `children` gzip sitemaps (/sitemaps/<n>.xml.gz) of `per_child` article
+    URLs each (/a/<n>-<i>), each child built only when requested (1,000 x 50,000 URLs would take minutes)."""
+    site.pages[path] = Page(sitemap_index([site.url(f"/sitemaps/{c}.xml.gz") for c in range(children)]),
+                            "application/xml")
+    for c in range(children):
+        def child(_headers: Message, c: int = c) -> Page:
+            """Child sitemap `c`."""
+            return Page(big_sitemap(site.base_url, per_child, prefix=f"/a/{c}-"), "application/gzip")
+        site.pages[f"/sitemaps/{c}.xml.gz"] = child
+
+
 def sitemap_index(urls: list[str]) -> bytes:
     """A <sitemapindex> listing `urls`."""
     items = "".join(f"<sitemap><loc>{u}</loc></sitemap>\n" for u in urls)
@@ -45,14 +59,15 @@ def sitemap_index(urls: list[str]) -> bytes:
 
 
 class LoopbackSite:
-    """Serve `pages` (path -> Page, set after construction) on `host`, port 0, in a thread.
+    """Serve `pages` (path -> Page, or a callable of the request headers returning one, set after
+    construction) on `host`, port 0, in a thread.
 
     A context manager. Paths are matched without the query string; every request
     target is recorded in `hits`.
     """
 
     def __init__(self, host: str = "127.0.0.1") -> None:
-        self.pages: dict[str, Page] = {}
+        self.pages: dict[str, Page | Callable[[Message], Page]] = {}
         self.hits: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, 0), self._handler_class())
@@ -90,6 +105,8 @@ class LoopbackSite:
                 with site._lock:
                     site.hits[self.path] += 1
                 page = site.pages.get(urlsplit(self.path).path, Page(b"nf", status=404))
+                if callable(page):  # made per request (a page that changes, a conditional answer)
+                    page = page(self.headers)
                 self.send_response(page.status)
                 self.send_header("Content-Type", page.content_type)
                 self.send_header("Content-Length", str(len(page.body)))
