@@ -37,8 +37,10 @@ def override(args: argparse.Namespace, key: str) -> str | None:
 
 
 def state_of(args: argparse.Namespace) -> str:
-    """The state a crawl will use: ``-s AUTONEWS_STATE=...``, ``--state``, or ``<output>/state.sqlite3``."""
-    return override(args, "AUTONEWS_STATE") or resolve_state(args.state, args.output)
+    """The state a crawl will use: ``-s AUTONEWS_STATE=...``, ``--state``, the environment's
+    ``AUTONEWS_STATE``, or ``<output>/state.sqlite3`` (the precedence of ``crawler.cli.runner``)."""
+    return override(args, "AUTONEWS_STATE") or resolve_state(args.state or os.environ.get("AUTONEWS_STATE"),
+                                                             args.output)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(f"--since: {exc}") from None
     state = state_of(args)
-    worker = bool(args.redis or override(args, "AUTONEWS_REDIS_URL"))
+    worker = bool(args.redis or override(args, "AUTONEWS_REDIS_URL") or os.environ.get("AUTONEWS_REDIS_URL"))
     if worker or is_redis(state):
         return crawl(args)  # the Redis lease is taken once the settings are known
     lock = RunLock(state)

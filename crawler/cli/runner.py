@@ -13,25 +13,27 @@ from scrapy.crawler import AsyncCrawlerProcess
 from scrapy.settings import SETTINGS_PRIORITIES, Settings
 from scrapy.utils.project import get_project_settings
 
-from crawler.cli.exitcodes import UsageError
+from crawler.cli.overrides import ENVIRONMENT_PRIORITY, environment_settings, parse_overrides
 from crawler.security.logs import install_log_redaction
 
 
 def project_settings(overrides: Iterable[str] = (), **values: Any) -> Settings:
-    """Return the project settings with ``values`` and ``-s KEY=VALUE`` overrides applied.
+    """Return the project settings with the environment's ``AUTONEWS_*``, ``values`` and ``-s KEY=VALUE``
+    applied; every command that takes settings builds them here (``crawler.cli.overrides``).
 
-    ``-s`` wins over everything, as with ``scrapy crawl -s``.
+    Precedence: ``-s`` > the command's own options (``values``) > environment > defaults, as with
+    ``scrapy crawl -s``. An unknown ``AUTONEWS_*`` name or a value of the wrong type is a UsageError.
     """
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    given = parse_overrides(overrides)  # checked first: a typo fails before anything else happens
     settings = get_project_settings()
+    for key, value in environment_settings().items():
+        settings.set(key, value, priority=ENVIRONMENT_PRIORITY)
     for key, value in values.items():
         if value is not None:
             settings.set(key, value, priority="cmdline")
-    for override in overrides:
-        key, sep, value = override.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"-s expects KEY=VALUE, got {override!r}")
-        settings.set(key.strip(), value, priority="cmdline")
+    for key, value in given.items():
+        settings.set(key, value, priority="cmdline")
     return settings
 
 
