@@ -60,7 +60,7 @@ class Progress:
         """Build the extension when ``AUTONEWS_PROGRESS`` is on (the CLI sets it for a terminal or ``--progress``)."""
         settings = crawler.settings
         if not settings.getbool("AUTONEWS_PROGRESS", False):
-            raise NotConfigured("AUTONEWS_PROGRESS is off")
+            raise NotConfigured  # no message: switched off on purpose (AUTONEWS_PROGRESS is off), not worth a WARNING
         return cls(crawler, max(settings.getfloat("AUTONEWS_PROGRESS_INTERVAL", 5.0), 0.1),
                    settings.getint("AUTONEWS_PROGRESS_TOTAL", 0))
 

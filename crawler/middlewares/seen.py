@@ -35,7 +35,7 @@ class SeenUrlMiddleware:
     def from_crawler(cls, crawler: Crawler) -> SeenUrlMiddleware:
         """Build the middleware; NotConfigured when ``AUTONEWS_SKIP_SEEN`` is False."""
         if not crawler.settings.getbool("AUTONEWS_SKIP_SEEN", True):
-            raise NotConfigured("AUTONEWS_SKIP_SEEN is off")
+            raise NotConfigured  # no message: switched off on purpose (AUTONEWS_SKIP_SEEN is off), not worth a WARNING
         return cls(crawler)
 
     def process_request(self, request: Request, spider: object = None) -> None:

@@ -13,7 +13,8 @@ from crawler.health.signals import FIELDS
 from crawler.reporting.timeline import SourceTimeline
 
 #: Colours of the health statuses (also used by the template's badges).
-STATUS_COLOURS = {"broken": "#b91c1c", "degraded": "#d97706", "new": "#6b7280", "ok": "#15803d"}
+STATUS_COLOURS = {"broken": "#b91c1c", "degraded": "#d97706", "new": "#6b7280", "ok": "#15803d",
+                  "unjudged": "#9ca3af"}  # a run stopped by SIGTERM/SIGINT judges no source
 #: Statuses from the bottom of the health chart to the top.
 STATUS_AXIS = ["ok", "new", "degraded", "broken"]
 CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
