@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from crawler.ages import parse_age
 from crawler.cli.exitcodes import EXIT_LOCKED, EXIT_OUTPUT, EXIT_USAGE, UsageError, eprint
 from crawler.cli.lock import LockedError, RunLock
+from crawler.cli.overrides import environment_settings, parse_overrides
 from crawler.demo import SOURCES_FILE as DEMO_SOURCES
 from pipelines.state.location import is_redis, resolve_state
 
@@ -50,6 +51,9 @@ def run(args: argparse.Namespace) -> int:
             parse_age(args.since)
         except ValueError as exc:
             raise UsageError(f"--since: {exc}") from None
+    # Names and values of -s and AUTONEWS_* checked first: a typo is refused before the lock or output exist.
+    parse_overrides(args.overrides)
+    environment_settings()
     state = state_of(args)
     worker = bool(args.redis or override(args, "AUTONEWS_REDIS_URL") or os.environ.get("AUTONEWS_REDIS_URL"))
     if worker or is_redis(state):
