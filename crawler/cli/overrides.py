@@ -58,7 +58,7 @@ def check_name(name: str, origin: str) -> None:
     if not name.startswith(PREFIX) or name in declared():
         return
     nearest = difflib.get_close_matches(name, declared(), n=1, cutoff=0.6)
-    hint = f"; did you mean {nearest[0]}?" if nearest else " (README: Settings lists them)"
+    hint = f"; did you mean {nearest[0]}?" if nearest else " (crawler/settings.py declares every one)"
     raise UsageError(f"unknown setting {name} (from {origin}){hint}")
 
 
