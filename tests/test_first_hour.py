@@ -212,3 +212,30 @@ def test_summary_counts_article_pages_as_the_run_report_does(tmp_path: Path) -> 
     assert report["stats"]["downloader/response_count"] > pages  # feeds, sitemaps, robots.txt are not counted
     assert report["exit_status"] == 0
 
+
+
+def test_stopped_runs_exit_with_128_plus_the_signal() -> None:
+    from crawler.extensions.runstatus import STOP_SIGNAL, exit_status, format_summary
+
+    stopped = {"finish_reason": "shutdown", STOP_SIGNAL: int(signal.SIGINT), "autonews/discovery/requested": 3}
+    assert exit_status(stopped) == 130  # Ctrl-C; not "no source reachable" (1): the run was cut short
+    assert exit_status({**stopped, STOP_SIGNAL: int(signal.SIGTERM)}) == 143
+    assert exit_status({**stopped, "autonews/errors/storage": 1}) == 3  # an unwritable output still says so
+    assert "status: STOPPED by SIGINT" in format_summary(stopped)
+
+
+def test_setting_values_are_typed_by_their_declared_defaults() -> None:
+    from crawler.cli.exitcodes import UsageError
+    from crawler.cli.overrides import environment_settings, parse_overrides
+
+    assert parse_overrides(["AUTONEWS_KEEP_DUPLICATES=yes", "AUTONEWS_SEAL_EVERY_ITEMS=10",
+                            "AUTONEWS_NEAR_THRESHOLD=0.7", "AUTONEWS_POOL_PROCESSES=", 'AUTONEWS_SUBSTITUTIONS={"a": "b"}',
+                            "AUTONEWS_SOURCE_NAMES=a,b", "DOWNLOAD_DELAY=x"]) == {
+        "AUTONEWS_KEEP_DUPLICATES": True, "AUTONEWS_SEAL_EVERY_ITEMS": 10, "AUTONEWS_NEAR_THRESHOLD": 0.7,
+        "AUTONEWS_POOL_PROCESSES": None, "AUTONEWS_SUBSTITUTIONS": {"a": "b"}, "AUTONEWS_SOURCE_NAMES": "a,b",
+        "DOWNLOAD_DELAY": "x"}  # Scrapy's own settings pass unchanged
+    with pytest.raises(UsageError, match="AUTONEWS_SUBSTITUTIONS.*expected a JSON object"):
+        parse_overrides(["AUTONEWS_SUBSTITUTIONS=[1]"])
+    with pytest.raises(UsageError, match="unknown setting AUTONEWS_ZZZ .from the environment. .crawler"):
+        environment_settings({"AUTONEWS_ZZZ": "1"})
+    assert environment_settings({"AUTONEWS_TEST_ARTIFACTS": "/tmp", "HOME": "/root"}) == {}

@@ -57,8 +57,9 @@ def check_name(name: str, origin: str) -> None:
     """Raise UsageError when ``name`` looks like an autonews setting but none is declared under it."""
     if not name.startswith(PREFIX) or name in declared():
         return
-    nearest = difflib.get_close_matches(name, declared(), n=1, cutoff=0.6)
-    hint = f"; did you mean {nearest[0]}?" if nearest else " (crawler/settings.py declares every one)"
+    # Compared without the prefix every name shares, or any AUTONEWS_X would look "close" to something.
+    nearest = difflib.get_close_matches(name[len(PREFIX):], [d[len(PREFIX):] for d in declared()], n=1, cutoff=0.6)
+    hint = f"; did you mean {PREFIX}{nearest[0]}?" if nearest else " (crawler/settings.py declares every one)"
     raise UsageError(f"unknown setting {name} (from {origin}){hint}")
 
 
