@@ -136,15 +136,16 @@ def test_scrape_of_a_local_file_is_quiet_and_says_what_it_did(tmp_path: Path) ->
     assert mixed.stderr.splitlines()[-1] == "autonews: 1 of 2 page(s) gave an article; not articles: 1 (about.html)"
     assert "PageItem(" not in mixed.stderr and "WARNING: Dropped: not an article: file://" in mixed.stderr
 
-    # Fast: the spider closes when its last page is done, not at Scrapy's next 5-second idle check
-    # (the bound is generous: a scrape of a page this small takes a fraction of a second).
-    alone = run_cli("scrape", str(about), "--log-file", str(log), cwd=tmp_path)
+    # Fast: the spider closes when its last page is done, not at Scrapy's idle check, which ticks 5 s after
+    # the spider opened (so a run that waits for it takes 5 s or more). Extracted in a pool worker, as the
+    # pages of a larger scrape are: the item is still in the pool when the list of targets ends.
+    alone = run_cli("scrape", str(about), "--log-file", str(log), "-s", "AUTONEWS_POOL_PROCESSES=1", cwd=tmp_path)
     assert alone.returncode == 1
     assert alone.stderr == "autonews: 0 of 1 page(s) gave an article; not articles: 1 (about.html)\n"
     text = log.read_text(encoding="utf-8")
     assert "PageItem(" not in text and re.search(r"Dropped: not an article: file://\S+about.html\n", text)
     elapsed = float(re.search(r"'elapsed_time_seconds': ([0-9.]+)", text).group(1))
-    assert elapsed < 4.0, f"the spider waited for the idle check: {elapsed:.1f} s"
+    assert elapsed < 4.8, f"the spider waited for the idle check: {elapsed:.1f} s"
 
 
 def test_sigterm_stops_cleanly_judges_no_source_and_exits_143(generated_site: tuple[Path, DemoServer],
