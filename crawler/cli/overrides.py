@@ -23,8 +23,9 @@ from typing import Any
 from crawler.cli.exitcodes import UsageError
 
 PREFIX = "AUTONEWS_"
-#: Environment names with the prefix that are not settings: read by the test suite, never by autonews.
-NOT_SETTINGS = frozenset({"AUTONEWS_TEST_ARTIFACTS"})
+#: Environment names under this prefix are the test suite's (e.g. where the HTML report test keeps its
+#: screenshot), never read by autonews: not settings, so not refused.
+TEST_SUITE_PREFIX = PREFIX + "TEST_"
 #: Priority of environment values: above the project's settings module (20), below the command
 #: line's flags and ``-s`` (``cmdline``, 40) and a spider's own settings (30).
 ENVIRONMENT_PRIORITY = 25
@@ -116,7 +117,7 @@ def environment_settings(environ: Mapping[str, str] | None = None) -> dict[str, 
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     for key in sorted(environ):
-        if key.startswith(PREFIX) and key not in NOT_SETTINGS:
+        if key.startswith(PREFIX) and not key.startswith(TEST_SUITE_PREFIX):
             check_name(key, "the environment")
             values[key] = typed_value(key, environ[key], "the environment")
     return values
