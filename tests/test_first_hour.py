@@ -73,10 +73,14 @@ def test_settings_from_the_environment_and_precedence(tmp_path: Path, monkeypatc
         from_env = run_cli(*base, "--output", str(tmp_path / "env"), cwd=tmp_path)
         # -s beats the environment: an empty list allows nothing again
         overridden = run_cli(*base, "--output", str(tmp_path / "cmd"), "-s", "AUTONEWS_PRIVATE_HOSTS=", cwd=tmp_path)
+        monkeypatch.setenv("AUTONEWS_OUTPUT_DIR", str(tmp_path / "from-env"))  # any setting, also the output
+        elsewhere = run_cli(*base, cwd=tmp_path)
     assert from_env.returncode == 0, from_env.stderr  # allowed by the environment: fetched
     assert len(sealed_records(tmp_path / "env")) == 1
     assert overridden.returncode == 1 and "blocked_address ×2" in overridden.stderr, overridden.stderr
     assert not sealed_records(tmp_path / "cmd")
+    assert elsewhere.returncode == 0, elsewhere.stderr
+    assert len(sealed_records(tmp_path / "from-env")) == 1 and not (tmp_path / "output").exists()
 
 
 @pytest.mark.parametrize(("command", "where", "given", "nearest"), [

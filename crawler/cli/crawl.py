@@ -37,11 +37,21 @@ def override(args: argparse.Namespace, key: str) -> str | None:
     return None
 
 
+def given(args: argparse.Namespace, key: str, option: str | None) -> str | None:
+    """A setting the crawl needs before its settings exist, with the precedence of ``crawler.cli.runner``:
+    ``-s KEY=...``, then the command-line ``option``, then the environment."""
+    return override(args, key) or option or os.environ.get(key) or None
+
+
+def output_of(args: argparse.Namespace) -> Path:
+    """The output directory: ``-s AUTONEWS_OUTPUT_DIR``, ``--output``, the environment, or ``output``."""
+    return Path(given(args, "AUTONEWS_OUTPUT_DIR", args.output) or "output")
+
+
 def state_of(args: argparse.Namespace) -> str:
     """The state a crawl will use: ``-s AUTONEWS_STATE=...``, ``--state``, the environment's
-    ``AUTONEWS_STATE``, or ``<output>/state.sqlite3`` (the precedence of ``crawler.cli.runner``)."""
-    return override(args, "AUTONEWS_STATE") or resolve_state(args.state or os.environ.get("AUTONEWS_STATE"),
-                                                             args.output)
+    ``AUTONEWS_STATE``, or ``<output>/state.sqlite3``."""
+    return resolve_state(given(args, "AUTONEWS_STATE", args.state), str(output_of(args)))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     parse_overrides(args.overrides)
     environment_settings()
     state = state_of(args)
-    worker = bool(args.redis or override(args, "AUTONEWS_REDIS_URL") or os.environ.get("AUTONEWS_REDIS_URL"))
+    worker = bool(given(args, "AUTONEWS_REDIS_URL", args.redis))
     if worker or is_redis(state):
         return crawl(args)  # the Redis lease is taken once the settings are known
     lock = RunLock(state)
@@ -115,7 +125,7 @@ def prepare_crawl(args: argparse.Namespace) -> Iterator[Settings | int]:
     from crawler.sources.configured import configured_sources
     from crawler.sources.registry import SourceError
 
-    output = Path(args.output or "output")
+    output = output_of(args)
     settings = project_settings(
         args.overrides,
         AUTONEWS_OUTPUT_DIR=str(output),
