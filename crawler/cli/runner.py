@@ -13,8 +13,8 @@ from scrapy.crawler import AsyncCrawlerProcess
 from scrapy.settings import SETTINGS_PRIORITIES, Settings
 from scrapy.utils.project import get_project_settings
 
-from crawler.extensions.runstatus import STOP_SIGNAL
 from crawler.cli.overrides import ENVIRONMENT_PRIORITY, environment_settings, parse_overrides
+from crawler.extensions.runstatus import STOP_SIGNAL
 from crawler.security.logs import install_log_redaction
 
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy.settings import SETTINGS_PRIORITIES, Settings
 
 from crawler.cli.exitcodes import UsageError, eprint
 from crawler.cli.runner import configure_console_logging, project_settings, run_spider, wants_progress
-from crawler.security.addresses import with_hosts
 from crawler.extensions.runstatus import STOP_SIGNAL, errors_by_class, stopped_by
+from crawler.security.addresses import with_hosts
 from crawler.spiders.scrape import NOT_ARTICLE_NAMES, local_path, to_url
 from pipelines.record import record_fields
 
