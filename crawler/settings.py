@@ -186,4 +186,5 @@ AUTONEWS_PRIVATE_HOSTS = ""
 AUTONEWS_MAX_ARTICLES_PER_SOURCE = MAX_ARTICLES_PER_SOURCE
 
 LOG_LEVEL = "INFO"
+LOG_FORMATTER = "crawler.logformatter.OneLineLogFormatter"  # a dropped item is one line, not its repr
 FEED_EXPORT_ENCODING = "utf-8"

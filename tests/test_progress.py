@@ -15,8 +15,8 @@ PROGRESS = "autonews: progress: "
 
 
 def test_crawl_line_and_scrape_eta() -> None:
-    stats = {"downloader/response_count": 120, "autonews/written": 80, "autonews/errors/total": 3}
-    assert crawl_line(stats, 35, 48.4) == ("autonews: progress: pages fetched: 120, articles written: 80, queued: 35, "
+    stats = {"autonews/pages/article": 120, "autonews/written": 80, "autonews/errors/total": 3}
+    assert crawl_line(stats, 35, 48.4) == ("autonews: progress: article pages fetched: 120, articles written: 80, queued: 35, "
                                            "rate: 48 pages/min, errors: 3")
     line = scrape_line({"autonews/targets/done": 40, "autonews/written": 38}, 100, 20.0)
     assert line == "autonews: progress: 40/100 done, 2.0 pages/s, ETA 0:00:30, articles: 38, errors: 0"
@@ -35,7 +35,7 @@ def test_crawl_progress_on_request_and_never_under_cron(demo_server: DemoServer,
     # the final line agrees with the summary, and nothing is left in the queue
     assert progress[-1].startswith(lines[-2].replace("autonews: ", PROGRESS).split(", not articles")[0])
     assert ", queued: 0, " in progress[-1]
-    assert lines[-2].startswith("autonews: pages fetched: ") and lines[-1] == "autonews: status: ok"
+    assert lines[-2].startswith("autonews: article pages fetched: ") and lines[-1] == "autonews: status: ok"
     # stderr is a pipe here, as under cron: the two summary lines only
     cron = run_cli(*crawl_args(registry, demo_server.base_url, tmp_path / "b"), cwd=tmp_path)
     assert cron.returncode == 0 and len(cron.stderr.strip().splitlines()) == 2, cron.stderr

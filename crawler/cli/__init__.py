@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     crawl = sub.add_parser("crawl", help="crawl the source registry (what cron runs)",
                            description="Crawl the registry and write new articles under OUTPUT/articles/<date>/*.jsonl.")
-    crawl.add_argument("--sources", metavar="FILE", help="registry YAML (default: the bundled crawler/sources.yaml)")
+    crawl.add_argument("--sources", metavar="FILE", help="registry YAML (default: the bundled crawler/sources/sources.yaml)")
     crawl.add_argument("--source", metavar="NAME", action="append", default=[], help="crawl only this source (repeatable)")
     crawl.add_argument("--output", metavar="DIR", help="output directory (default: output)")
     crawl.add_argument("--state", metavar="URI", help="dedupe state: a SQLite file (default: OUTPUT/state.sqlite3) "
@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed", help="start a distributed round: enqueue the registry on Redis",
                           description="Enqueue the registry's feeds, sitemaps and section pages for the workers on --redis.")
     seed.add_argument("--redis", metavar="URL", help="redis://HOST:PORT/DB shared by the workers")
-    seed.add_argument("--sources", metavar="FILE", help="registry YAML (default: the bundled crawler/sources.yaml)")
+    seed.add_argument("--sources", metavar="FILE", help="registry YAML (default: the bundled crawler/sources/sources.yaml)")
     seed.add_argument("--source", metavar="NAME", action="append", default=[], help="seed only this source (repeatable)")
     _common(seed)
 
@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     state.add_argument("--state", metavar="URI", help="a SQLite file or redis://HOST:PORT/DB (default: OUTPUT/state.sqlite3)")
     state.add_argument("--output", metavar="DIR", help="output directory whose state.sqlite3 is meant (default: output)")
     state.add_argument("--prefix", metavar="PREFIX", help="Redis key prefix (default: AUTONEWS_REDIS_PREFIX)")
-    state.add_argument("--older-than", metavar="AGE", default="90d", help="prune entries first seen before AGE (e.g. 90d, 12h)")
+    state.add_argument("--older-than", metavar="AGE",
+                       help="prune: entries first seen before AGE (e.g. 90d, 12h); required, so that a bare prune removes nothing by surprise")
     read = sub.add_parser("read", help="print a consumer's unacknowledged records (README: Reading the output)",
                           usage="autonews read [-h] --consumer NAME [--output DIR] [-o FILE] [--ack SEQ]",
                           description="Write every record of the sealed files after the consumer's committed position "

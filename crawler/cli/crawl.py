@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from crawler.ages import parse_age
 from crawler.cli.exitcodes import EXIT_LOCKED, EXIT_OUTPUT, EXIT_USAGE, UsageError, eprint
 from crawler.cli.lock import LockedError, RunLock
+from crawler.cli.overrides import environment_settings, parse_overrides
 from crawler.demo import SOURCES_FILE as DEMO_SOURCES
 from pipelines.state.location import is_redis, resolve_state
 from pipelines.storage.safefs import touch_probe
@@ -36,9 +37,21 @@ def override(args: argparse.Namespace, key: str) -> str | None:
     return None
 
 
+def given(args: argparse.Namespace, key: str, option: str | None) -> str | None:
+    """A setting the crawl needs before its settings exist, with the precedence of ``crawler.cli.runner``:
+    ``-s KEY=...``, then the command-line ``option``, then the environment."""
+    return override(args, key) or option or os.environ.get(key) or None
+
+
+def output_of(args: argparse.Namespace) -> Path:
+    """The output directory: ``-s AUTONEWS_OUTPUT_DIR``, ``--output``, the environment, or ``output``."""
+    return Path(given(args, "AUTONEWS_OUTPUT_DIR", args.output) or "output")
+
+
 def state_of(args: argparse.Namespace) -> str:
-    """The state a crawl will use: ``-s AUTONEWS_STATE=...``, ``--state``, or ``<output>/state.sqlite3``."""
-    return override(args, "AUTONEWS_STATE") or resolve_state(args.state, args.output)
+    """The state a crawl will use: ``-s AUTONEWS_STATE=...``, ``--state``, the environment's
+    ``AUTONEWS_STATE``, or ``<output>/state.sqlite3``."""
+    return resolve_state(given(args, "AUTONEWS_STATE", args.state), str(output_of(args)))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,8 +61,11 @@ def run(args: argparse.Namespace) -> int:
             parse_age(args.since)
         except ValueError as exc:
             raise UsageError(f"--since: {exc}") from None
+    # Names and values of -s and AUTONEWS_* checked first: a typo is refused before the lock or output exist.
+    parse_overrides(args.overrides)
+    environment_settings()
     state = state_of(args)
-    worker = bool(args.redis or override(args, "AUTONEWS_REDIS_URL"))
+    worker = bool(given(args, "AUTONEWS_REDIS_URL", args.redis))
     if worker or is_redis(state):
         return crawl(args)  # the Redis lease is taken once the settings are known
     lock = RunLock(state)
@@ -121,7 +137,7 @@ def prepare_crawl(args: argparse.Namespace) -> Iterator[Settings | int]:
     from crawler.sources.configured import configured_sources
     from crawler.sources.registry import SourceError
 
-    output = Path(args.output or "output")
+    output = output_of(args)
     settings = project_settings(
         args.overrides,
         AUTONEWS_OUTPUT_DIR=str(output),

@@ -13,25 +13,28 @@ from scrapy.crawler import AsyncCrawlerProcess
 from scrapy.settings import SETTINGS_PRIORITIES, Settings
 from scrapy.utils.project import get_project_settings
 
-from crawler.cli.exitcodes import UsageError
+from crawler.cli.overrides import ENVIRONMENT_PRIORITY, environment_settings, parse_overrides
+from crawler.extensions.runstatus import STOP_SIGNAL
 from crawler.security.logs import install_log_redaction
 
 
 def project_settings(overrides: Iterable[str] = (), **values: Any) -> Settings:
-    """Return the project settings with ``values`` and ``-s KEY=VALUE`` overrides applied.
+    """Return the project settings with the environment's ``AUTONEWS_*``, ``values`` and ``-s KEY=VALUE``
+    applied; every command that takes settings builds them here (``crawler.cli.overrides``).
 
-    ``-s`` wins over everything, as with ``scrapy crawl -s``.
+    Precedence: ``-s`` > the command's own options (``values``) > environment > defaults, as with
+    ``scrapy crawl -s``. An unknown ``AUTONEWS_*`` name or a value of the wrong type is a UsageError.
     """
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    given = parse_overrides(overrides)  # checked first: a typo fails before anything else happens
     settings = get_project_settings()
+    for key, value in environment_settings().items():
+        settings.set(key, value, priority=ENVIRONMENT_PRIORITY)
     for key, value in values.items():
         if value is not None:
             settings.set(key, value, priority="cmdline")
-    for override in overrides:
-        key, sep, value = override.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"-s expects KEY=VALUE, got {override!r}")
-        settings.set(key.strip(), value, priority="cmdline")
+    for key, value in given.items():
+        settings.set(key, value, priority="cmdline")
     return settings
 
 
@@ -67,9 +70,25 @@ def wants_progress(flag: bool) -> bool:
     return flag or sys.stderr.isatty()
 
 
+class SignalAwareProcess(AsyncCrawlerProcess):
+    """Scrapy's process, remembering which signal asked it to stop (``autonews/stop_signal`` in the stats).
+
+    Scrapy stops gracefully on SIGTERM/SIGINT (finish reason ``shutdown``) but does not say which
+    signal it was; systemd and ``timeout`` expect 128 + the signal number (143, 130), and the run
+    report must not judge sources on a partial run. Scrapy calls ``_log_shutdown`` on the event loop
+    (not in the signal handler), in both its reactor and reactorless paths: the safe place to write stats.
+    """
+
+    def _log_shutdown(self, signum: int) -> None:  # type: ignore[override]  # a staticmethod in Scrapy
+        for crawler in self.crawlers:
+            if crawler.stats is not None and crawler.stats.get_value(STOP_SIGNAL) is None:
+                crawler.stats.set_value(STOP_SIGNAL, signum)
+        super()._log_shutdown(signum)
+
+
 def run_spider(spider: str, settings: Settings, **spider_args: Any) -> dict[str, Any]:
     """Crawl with ``spider`` until it finishes; return the final stats."""
-    process = AsyncCrawlerProcess(settings)
+    process = SignalAwareProcess(settings)
     # Scrapy's logging setup (just done) leaves its loggers at DEBUG for the handler to filter, so every
     # response and every item still built a DEBUG record ("Scraped from": the whole article's repr),
     # formatted and redacted (crawler.security.logs) to be dropped. Below LOG_LEVEL none is built.

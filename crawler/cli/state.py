@@ -17,8 +17,10 @@ def run(args: argparse.Namespace) -> int:
     """Print state statistics or prune entries first seen before ``--older-than``."""
     uri = resolve_state(args.state, args.output)
     options = {"prefix": args.prefix} if args.prefix else {}
+    if args.action == "prune" and not args.older_than:
+        raise UsageError("state prune needs --older-than AGE (e.g. 90d): how old an entry must be to go")
     try:
-        older_than = parse_age(args.older_than)
+        older_than = parse_age(args.older_than) if args.older_than else None
     except ValueError as exc:
         raise UsageError(f"--older-than: {exc}") from None
     try:

@@ -1,6 +1,6 @@
 """Progress lines on stderr during long runs (``--progress``, or when stderr is a terminal).
 
-``autonews crawl``: pages fetched, articles written, requests queued, the rate over the last
+``autonews crawl``: article pages fetched (as in the summary line and the run report), articles written, requests queued, the rate over the last
 interval and errors, every ``AUTONEWS_PROGRESS_INTERVAL`` seconds and once at the end.
 ``autonews scrape`` over many targets: done/total with an ETA (``AUTONEWS_PROGRESS_TOTAL``).
 Printed, not logged: the console log stays at ERROR for cron, and cron (no terminal, no
@@ -19,6 +19,9 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 
+#: The stat the line and its rate count: article pages, as the summary line and the run report do.
+ARTICLE_PAGES = "autonews/pages/article"
+
 
 def duration(seconds: float) -> str:
     """``0:01:05`` for 65.4 seconds."""
@@ -28,7 +31,7 @@ def duration(seconds: float) -> str:
 def crawl_line(stats: Mapping[str, Any], queued: int | None, pages_per_min: float) -> str:
     """One progress line of a crawl."""
     queue = "?" if queued is None else str(queued)
-    return (f"autonews: progress: pages fetched: {stats.get('downloader/response_count', 0)}, "
+    return (f"autonews: progress: article pages fetched: {stats.get(ARTICLE_PAGES, 0)}, "
             f"articles written: {stats.get('autonews/written', 0)}, queued: {queue}, "
             f"rate: {pages_per_min:.0f} pages/min, errors: {stats.get('autonews/errors/total', 0)}")
 
@@ -60,7 +63,7 @@ class Progress:
         """Build the extension when ``AUTONEWS_PROGRESS`` is on (the CLI sets it for a terminal or ``--progress``)."""
         settings = crawler.settings
         if not settings.getbool("AUTONEWS_PROGRESS", False):
-            raise NotConfigured("AUTONEWS_PROGRESS is off")
+            raise NotConfigured  # no message: switched off on purpose (AUTONEWS_PROGRESS is off), not worth a WARNING
         return cls(crawler, max(settings.getfloat("AUTONEWS_PROGRESS_INTERVAL", 5.0), 0.1),
                    settings.getint("AUTONEWS_PROGRESS_TOTAL", 0))
 
@@ -85,7 +88,7 @@ class Progress:
         now = time.monotonic()
         if self.total:
             return scrape_line(stats, self.total, now - self.started)
-        pages = int(stats.get("downloader/response_count", 0))
+        pages = int(stats.get(ARTICLE_PAGES, 0))
         then, before = self.last
         self.last = (now, pages)
         rate = (pages - before) * 60 / (now - then) if now > then else 0.0

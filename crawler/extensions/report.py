@@ -24,9 +24,9 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from crawler.cli.exitcodes import EXIT_HEALTH
-from crawler.extensions.runstatus import exit_status, failure_reasons
+from crawler.extensions.runstatus import exit_status, failure_reasons, stopped_by
 from crawler.health.history import history_runs, scan_reports, source_entries
-from crawler.health.judge import UNHEALTHY, judge, summary
+from crawler.health.judge import UNHEALTHY, UNJUDGED, Health, judge, summary
 from crawler.health.signals import FIELDS, signals_of
 from crawler.health.thresholds import Thresholds
 from pipelines.storage.pipeline import crawl_run_id
@@ -68,6 +68,11 @@ def source_entry(counts: Counter[str], errors: dict[str, int]) -> dict[str, Any]
     return entry
 
 
+def by_label(stats: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """The stats under ``prefix`` keyed by the rest of their name (an error class), sorted."""
+    return {k[len(prefix):]: v for k, v in sorted(stats.items()) if k.startswith(prefix)}
+
+
 def has_value(value: Any) -> bool:
     """Whether a record field counts as present (not null, not empty)."""
     return value not in (None, "", [], {})
@@ -93,7 +98,7 @@ class RunReport:
     def from_crawler(cls, crawler: Crawler) -> "RunReport":
         """Build the extension; NotConfigured when ``AUTONEWS_RUN_REPORT`` is off (one-off scrapes)."""
         if not crawler.settings.getbool("AUTONEWS_RUN_REPORT", True):
-            raise NotConfigured("AUTONEWS_RUN_REPORT is off")
+            raise NotConfigured  # no message: switched off on purpose (AUTONEWS_RUN_REPORT is off), not worth a WARNING
         return cls(crawler)
 
     def item_scraped(self, item: dict[str, Any]) -> None:
@@ -132,6 +137,10 @@ class RunReport:
             entry["skipped_not_article"] = stats.get(prefix + "skipped_not_article", 0)
             entry["recheck_skipped_cap"] = stats.get(prefix + "recheck_skipped_cap", 0)
             entry["discovery"]["skipped_sitemaps"] = stats.get(prefix + "skipped_sitemaps", 0)
+            # Causes, for the health reasons: why discovery pages and article fetches failed, and the hosts.
+            entry["discovery_errors"] = by_label(stats, prefix + "discovery/errors/")
+            entry["discovery_hosts"] = by_label(stats, prefix + "discovery/hosts/")
+            entry["fetch_failed"] = by_label(stats, prefix + "fetch_failed/")
             lengths = self.text_lengths.get(name)
             entry["text_length_median"] = statistics.median(lengths) if lengths else None
             entry["languages"] = dict(sorted(self.languages.get(name, Counter()).items()))
@@ -152,8 +161,15 @@ class RunReport:
         # A worker sees only its share of a round, an interrupted run only part of it: no count-based rules.
         partial = current_round is not None or reason != "finished"
         t = self.thresholds
+        stopped = reason == "shutdown"  # SIGTERM/SIGINT: a partial run judges no source (README "Cron")
         for name, entry in sources.items():
             current = signals_of(entry, t.min_sample)
+            if stopped:
+                entry["signals"] = current.as_dict()
+                entry["health"] = Health(UNJUDGED, [f"the run was stopped ({stopped_by(stats) or reason}) "
+                                                    "before it finished: not judged"]).as_dict()
+                entry["degraded"] = False
+                continue
             history = [signals_of(e, t.min_sample) for e in source_entries(runs, name)]
             health = judge(current, history, t, partial=partial)
             entry["signals"] = current.as_dict()
@@ -166,6 +182,8 @@ class RunReport:
         sources = self.entries(stats)
         self.judge_sources(sources, stats, reason)
         health = summary({name: entry["health"]["status"] for name, entry in sources.items()})
+        if reason == "shutdown":
+            health["status"] = UNJUDGED
         # The exit status and the summary line read the health from the stats (crawler.extensions.runstatus).
         unhealthy = [f"{n} {entry['health']['status']}" for n, entry in sources.items()
                      if entry["health"]["status"] in UNHEALTHY]

@@ -8,22 +8,30 @@ finished with a degraded or broken source exits with ``AUTONEWS_HEALTH_EXIT_STAT
 from __future__ import annotations
 
 import logging
+import signal
 from typing import Any, Mapping
 
 from scrapy import signals
 from scrapy.crawler import Crawler
 
 from crawler.cli.exitcodes import EXIT_FAILED, EXIT_HEALTH, EXIT_OK, EXIT_OUTPUT
+from crawler.health.causes import describe
+
+#: Set when SIGTERM/SIGINT stopped the run (``crawler.cli.runner.SignalAwareProcess``): its signal number.
+STOP_SIGNAL = "autonews/stop_signal"
 
 logger = logging.getLogger(__name__)
 
+#: "article pages fetched" counts article pages only, as the run report's ``pages`` and the HTML report do
+#: (feeds, sitemaps, section pages and robots.txt are not articles; they are ``discovery pages fetched``).
 SUMMARY_KEYS = (
-    ("pages fetched", "downloader/response_count"),
+    ("article pages fetched", "autonews/pages/article"),
     ("articles written", "autonews/written"),
     ("not articles", "autonews/not_article"),
     ("duplicates skipped before download", "autonews/skipped/seen_url"),
     ("duplicates dropped", "autonews/dropped/duplicates"),
     ("non-English", "autonews/non_english"),
+    ("discovery pages fetched", "autonews/discovery/ok"),
     ("errors", "autonews/errors/total"),
 )
 
@@ -45,6 +53,17 @@ def failure_reasons(stats: Mapping[str, Any]) -> list[str]:
     return reasons
 
 
+def stopped_by(stats: Mapping[str, Any]) -> str | None:
+    """The name of the signal that stopped the run (``SIGTERM``, ``SIGINT``), or None."""
+    value = stats.get(STOP_SIGNAL)
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    try:
+        return signal.Signals(value).name
+    except ValueError:
+        return f"signal {value}"
+
+
 def unhealthy(stats: Mapping[str, Any]) -> bool:
     """Whether the run report judged some source degraded or broken."""
     return bool(stats.get("autonews/health/degraded") or stats.get("autonews/health/broken"))
@@ -58,16 +77,31 @@ def exit_status(stats: Mapping[str, Any], health_exit: int = EXIT_HEALTH) -> int
     """
     if stats.get("autonews/errors/storage"):
         return EXIT_OUTPUT
+    if stopped_by(stats):  # SIGTERM/SIGINT: what systemd and timeout expect (143, 130); sources not judged
+        return 128 + int(stats[STOP_SIGNAL])
     if failure_reasons(stats):
         return EXIT_FAILED
     return health_exit if unhealthy(stats) else EXIT_OK
 
 
+def errors_by_class(stats: Mapping[str, Any]) -> str:
+    """The run's errors by class, most frequent first: ``http_404 ×3, dns_failed ×1`` ("" when none)."""
+    errors = {k[len("autonews/errors/"):]: v for k, v in stats.items()
+              if k.startswith("autonews/errors/") and k != "autonews/errors/total" and isinstance(v, int)}
+    return describe(errors)
+
+
 def format_summary(stats: Mapping[str, Any]) -> str:
     """Return a short multi-line summary for stderr."""
     lines = [f"{label}: {stats.get(key, 0)}" for label, key in SUMMARY_KEYS]
+    by_class = errors_by_class(stats)
+    if by_class:
+        lines[-1] += f" ({by_class})"
     reasons = failure_reasons(stats)
-    if reasons:
+    stopped = stopped_by(stats)
+    if stopped:  # what a partial run did not reach is no failure (exit 128 + the signal)
+        status = f"STOPPED by {stopped} (files sealed; sources not judged; the next run goes on from here)"
+    elif reasons:
         status = "FAILED (" + "; ".join(reasons) + ")"
     elif unhealthy(stats):
         status = "SOURCES NEED ATTENTION (" + str(stats.get("autonews/health/unhealthy", "")) + ")"

@@ -1,9 +1,11 @@
 """Judge one run of a source against its own history: a status and the reasons for it.
 
 - ``broken``: the source gave nothing usable: new pages but no article from any of them, no
-  discovery page (feed, sitemap, section page) fetched and parsed, or no new entry for twice
+  discovery page (feed, sitemap, section page) fetched and parsed (the reason names the error
+  classes and, where there is one, the fix: ``crawler.health.causes``), or no new entry for twice
   ``stale_runs`` runs in a row while it used to publish every run. These need no history.
-- ``degraded``: a signal moved away from the median of the source's last runs (``window``):
+- ``degraded``: most of the run's article fetches failed with an HTTP error (4xx/5xx), or a signal
+  moved away from the median of the source's last runs (``window``):
   article yield, field coverage or discovery share down by ``share_change``, non-English share
   up by it, median text length or entries found under ``text_ratio`` / ``entries_ratio`` of usual,
   or ``stale_runs`` runs in a row without a new entry.
@@ -22,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from crawler.health.causes import describe
 from crawler.health.signals import FIELDS, Signals
 from crawler.health.thresholds import Thresholds
 
@@ -29,6 +32,8 @@ from crawler.health.thresholds import Thresholds
 STATUSES = ("broken", "degraded", "new", "ok")
 #: Statuses that make a run's exit status EXIT_HEALTH.
 UNHEALTHY = ("broken", "degraded")
+#: The status of every source in a run stopped by SIGTERM/SIGINT: a partial run says nothing of its sources.
+UNJUDGED = "unjudged"
 
 
 @dataclass
@@ -79,14 +84,30 @@ def _stale(current: Signals, history: Sequence[Signals], t: Thresholds) -> tuple
     return status, f"no new entry for {streak} runs in a row (new entries in each of the {len(before)} runs before)"
 
 
+def fetch_failure(current: Signals, t: Thresholds) -> str | None:
+    """The reason when most of a run's article fetches of a source failed with an HTTP error (4xx/5xx):
+    ``article fetches failed: http_404 ×9 of 10``; None otherwise or on fewer than ``min_sample`` fetches."""
+    http = {label: n for label, n in current.fetch_failed.items() if label.startswith("http_")}
+    attempts = current.pages + sum(current.fetch_failed.values())
+    if attempts < t.min_sample or 2 * sum(http.values()) <= attempts:
+        return None
+    return f"article fetches failed: {describe(http)} of {attempts}"
+
+
 def judge(current: Signals, history: Sequence[Signals], t: Thresholds, partial: bool = False) -> Health:
     """Return the health of one run (``current``) of a source, given its earlier runs, oldest first."""
     broken: list[str] = []
     degraded: list[str] = []
     if current.pages >= t.min_sample and current.articles == 0:
-        broken.append(f"no article from {current.pages} new article pages")
+        causes = describe({"not_article": current.not_articles}) if current.not_articles else ""
+        broken.append(f"no article from {current.pages} new article pages" + (f" ({causes})" if causes else ""))
     if current.discovery_pages and current.discovery_ok == 0:
-        broken.append(f"no feed, sitemap or section page fetched and parsed ({current.discovery_pages} tried)")
+        causes = describe(current.discovery_errors, current.discovery_hosts)
+        broken.append(f"no feed, sitemap or section page fetched ({current.discovery_pages} tried"
+                      + (f": {causes})" if causes else ")"))
+    failed = fetch_failure(current, t)
+    if failed:
+        degraded.append(failed)
     recent = list(history[-t.window:])
 
     def falls(label: str, get: Callable[[Signals], float | None], fmt: Callable[[float], str],
@@ -108,6 +129,8 @@ def judge(current: Signals, history: Sequence[Signals], t: Thresholds, partial: 
         falls("median text length", lambda s: s.text_length, chars, lambda cur, med: cur < med * t.text_ratio)
         falls("non-English share", lambda s: s.non_english, pct, lambda cur, med: cur >= med + t.share_change)
         falls("discovery pages fetched and parsed", lambda s: s.discovery_ok, pct, drop)
+        if degraded and degraded[-1].startswith("discovery pages") and current.discovery_errors:
+            degraded[-1] += f"; failed: {describe(current.discovery_errors, current.discovery_hosts)}"
     if not partial:
         if not broken:
             falls("entries found", lambda s: None if s.entries is None else float(s.entries), chars,

@@ -29,6 +29,12 @@ class Signals:
     entries: int | None = None  # entries found in feeds/sitemaps, links found on section pages
     pages: int = 0  # new article pages fetched
     articles: int = 0  # articles out of them (written, duplicates, dropped as non-English)
+    not_articles: int = 0  # new article pages that were not articles
+    # Causes (README "Run health"): discovery failures and failed article fetches by error class,
+    # and the hosts of the discovery failures (for hints such as AUTONEWS_PRIVATE_HOSTS).
+    discovery_errors: dict[str, int] = field(default_factory=dict)
+    discovery_hosts: dict[str, list[str]] = field(default_factory=dict)
+    fetch_failed: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form for the run report (shares rounded to 4 places)."""
@@ -65,6 +71,7 @@ def signals_of(entry: Mapping[str, Any], min_sample: int) -> Signals:
         tried = ok + int(discovery.get("failed", 0))
         entries = int(discovery.get("entries", 0))
     text = entry.get("text_length_median")
+    hosts = entry.get("discovery_hosts") if isinstance(entry.get("discovery_hosts"), Mapping) else {}
     return Signals(
         new_entries=int(entry["new_entries"]) if "new_entries" in entry else None,
         article_yield=_share(articles, pages, min_sample),
@@ -76,4 +83,15 @@ def signals_of(entry: Mapping[str, Any], min_sample: int) -> Signals:
         entries=entries,
         pages=pages,
         articles=articles,
+        not_articles=int(entry.get("not_article", 0)),
+        discovery_errors=_counts(entry.get("discovery_errors")),
+        discovery_hosts={k: [h for h in v if isinstance(h, str)] for k, v in hosts.items() if isinstance(v, list)},
+        fetch_failed=_counts(entry.get("fetch_failed")),
     )
+
+
+def _counts(value: Any) -> dict[str, int]:
+    """A ``{label: count}`` mapping of a report entry (absent from reports of earlier versions: empty)."""
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(k): int(v) for k, v in value.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}

@@ -9,14 +9,17 @@ are defined here, next to their labels.
 
 from __future__ import annotations
 
-from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+from scrapy.exceptions import (CannotResolveHostError, DownloadCancelledError, DownloadConnectionRefusedError,
+                               IgnoreRequest)
+from twisted.internet.error import ConnectionRefusedError as RefusedError
+from twisted.internet.error import DNSLookupError
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.statscollectors import StatsCollector
 from twisted.python.failure import Failure
 
 from pipelines.stats import count_error
 
-__all__ = ["count_error", "count_failure", "failure_label"]
+__all__ = ["count_error", "count_failure", "failure_label", "skip_label"]
 
 
 class TruncatedBodyError(Exception):
@@ -57,7 +60,7 @@ def failure_label(failure: Failure) -> str | None:
             return "too_large"
         if "max redirections" in message:  # RedirectMiddleware: an endless chain
             return "redirect_loop"
-        return None
+        return None  # skipped on purpose (robots.txt, already stored): see skip_label
     if failure.check(RedirectLoopError):
         return "redirect_loop"
     if failure.check(BlockedSchemeError):
@@ -70,7 +73,16 @@ def failure_label(failure: Failure) -> str | None:
         return "too_large"
     if failure.check(TruncatedBodyError):
         return "truncated_body"
+    if failure.check(CannotResolveHostError, DNSLookupError):  # the name does not resolve (a typo, a dead domain)
+        return "dns_failed"
+    if failure.check(DownloadConnectionRefusedError, RefusedError):
+        return "connection_refused"
     return type(exc).__name__
+
+
+def skip_label(failure: Failure) -> str:
+    """Why a request was skipped on purpose (``failure_label`` is None): ``robots_txt`` or ``skipped``."""
+    return "robots_txt" if "robots.txt" in str(failure.value) else "skipped"
 
 
 def count_failure(stats: StatsCollector, failure: Failure, source: str) -> str | None:

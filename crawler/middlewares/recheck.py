@@ -77,7 +77,7 @@ class RecheckMiddleware(BaseSpiderMiddleware):
         """Build the middleware; NotConfigured when ``AUTONEWS_SKIP_SEEN`` is off (``autonews scrape``: no
         stored article is skipped, so none is re-fetched either)."""
         if not crawler.settings.getbool("AUTONEWS_SKIP_SEEN", True):
-            raise NotConfigured("AUTONEWS_SKIP_SEEN is off")
+            raise NotConfigured  # no message: switched off on purpose (AUTONEWS_SKIP_SEEN is off), not worth a WARNING
         return cls(crawler)
 
     def get_processed_request(self, request: Request, response: Response | None) -> Request | None:

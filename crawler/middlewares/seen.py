@@ -50,7 +50,7 @@ class SeenUrlMiddleware:
     def from_crawler(cls, crawler: Crawler) -> SeenUrlMiddleware:
         """Build the middleware; NotConfigured when ``AUTONEWS_SKIP_SEEN`` is False."""
         if not crawler.settings.getbool("AUTONEWS_SKIP_SEEN", True):
-            raise NotConfigured("AUTONEWS_SKIP_SEEN is off")
+            raise NotConfigured  # no message: switched off on purpose (AUTONEWS_SKIP_SEEN is off), not worth a WARNING
         middleware = cls(crawler)
         if middleware.not_article_for is not None:
             crawler.signals.connect(middleware.item_dropped, signal=signals.item_dropped)

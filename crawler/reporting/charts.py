@@ -13,10 +13,17 @@ from crawler.health.signals import FIELDS
 from crawler.reporting.timeline import SourceTimeline
 
 #: Colours of the health statuses (also used by the template's badges).
-STATUS_COLOURS = {"broken": "#b91c1c", "degraded": "#d97706", "new": "#6b7280", "ok": "#15803d"}
+STATUS_COLOURS = {"broken": "#b91c1c", "degraded": "#d97706", "new": "#6b7280", "ok": "#15803d",
+                  "unjudged": "#9ca3af"}  # a run stopped by SIGTERM/SIGINT judges no source
 #: Statuses from the bottom of the health chart to the top.
-STATUS_AXIS = ["ok", "new", "degraded", "broken"]
+STATUS_AXIS = ["unjudged", "ok", "new", "degraded", "broken"]
 CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+
+
+def run_axis(tl: SourceTimeline) -> list[str]:
+    """One label per run, its start to the second (UTC): per-run charts use a category axis, because a
+    date axis over a single run zooms into milliseconds (``19:37:42.999 / 19:37:42.9995``)."""
+    return [r.start[:19].replace("T", " ") for r in tl.runs]
 
 
 class ChartMaker:
@@ -33,12 +40,12 @@ class ChartMaker:
     def volume(self, tl: SourceTimeline) -> str:
         """Articles written, new pages fetched and duplicates dropped, per day."""
         fig = go.Figure()
-        for label, series in (("articles written", tl.written), ("pages fetched", tl.pages),
+        for label, series in (("articles written", tl.written), ("article pages fetched", tl.pages),
                               ("duplicates", tl.duplicates)):
             fig.add_bar(name=label, x=tl.days, y=[series.get(d, 0) for d in tl.days])
         fig.update_layout(barmode="group")
         fig.update_xaxes(type="category")
-        return self._html(fig, "Articles, pages fetched, duplicates per day")
+        return self._html(fig, "Articles written, article pages fetched, duplicates per day")
 
     def errors(self, tl: SourceTimeline) -> str:
         """Errors by class per day, stacked."""
@@ -66,21 +73,23 @@ class ChartMaker:
     def coverage(self, tl: SourceTimeline) -> str:
         """Share of written records with each watched field, per run (gaps: runs that wrote nothing)."""
         fig = go.Figure()
-        x = [r.start for r in tl.runs]
+        x = run_axis(tl)
         for name in FIELDS:
             y = [None if r.coverage.get(name) is None else round(100 * r.coverage[name], 1) for r in tl.runs]
             fig.add_scatter(name=name, x=x, y=y, mode="lines+markers")
         fig.update_yaxes(range=[-5, 105], ticksuffix="%")
+        fig.update_xaxes(type="category")
         return self._html(fig, "Field coverage per run")
 
     def health(self, tl: SourceTimeline) -> str:
         """Status per run, coloured, the reasons in the hover text."""
         fig = go.Figure()
         hover = [f"{r.start}<br>{r.status}" + "".join(f"<br>• {reason}" for reason in r.reasons) for r in tl.runs]
-        fig.add_scatter(name="health", x=[r.start for r in tl.runs], y=[r.status for r in tl.runs], mode="markers+lines",
+        fig.add_scatter(name="health", x=run_axis(tl), y=[r.status for r in tl.runs], mode="markers+lines",
                         line={"color": "#d1d5db"}, hovertext=hover, hoverinfo="text",
                         marker={"size": 12, "color": [STATUS_COLOURS.get(r.status, "#000") for r in tl.runs]})
-        fig.update_yaxes(type="category", categoryorder="array", categoryarray=STATUS_AXIS, range=[-0.5, 3.5])
+        fig.update_yaxes(type="category", categoryorder="array", categoryarray=STATUS_AXIS, range=[-0.5, len(STATUS_AXIS) - 0.5])
+        fig.update_xaxes(type="category")
         fig.update_layout(showlegend=False)
         return self._html(fig, "Health per run (hover for the reasons)")
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.http import Response
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 from twisted.python.failure import Failure
 
-from crawler.middlewares.failures import count_error, count_failure
+from crawler.health.causes import remember_host
+from crawler.middlewares.failures import count_error, count_failure, skip_label
 from crawler.middlewares.source_full import SourceFull
 from pipelines.extract.html import looks_binary
 from pipelines.items import PageItem
@@ -113,6 +115,16 @@ class NewsSpiderBase(scrapy.Spider):
     def child_answered(self, request: scrapy.Request) -> None:
         """A child sitemap request failed or was left out; spiders that pace children override this."""
 
+    def count_discovery_failure(self, source: str, label: str, host: str = "") -> None:
+        """Count a feed, sitemap or section page that was not fetched or parsed, per source, with its
+        cause class (``autonews/source/<name>/discovery/errors/<label>``) and the hosts involved."""
+        stats = self.crawler.stats
+        prefix = f"autonews/source/{source}/discovery/"
+        stats.inc_value(prefix + "failed")
+        stats.inc_value(f"{prefix}errors/{label}")
+        key = f"{prefix}hosts/{label}"
+        stats.set_value(key, remember_host(stats.get_value(key), host))
+
     def on_error(self, failure: Failure) -> None:
         """Count and log a failed request; the crawl goes on."""
         request = getattr(failure, "request", None)
@@ -123,14 +135,17 @@ class NewsSpiderBase(scrapy.Spider):
                 self.child_answered(request)
             return
         label = count_failure(self.crawler.stats, failure, source)
+        url = request.url if request is not None else "?"
         if request is not None and request.meta.get("autonews_kind") == "discovery":
-            # A feed, sitemap or section page not fetched (also robots.txt-excluded): run health, discovery.
-            self.crawler.stats.inc_value(f"autonews/source/{source}/discovery/failed")
+            # A feed, sitemap or section page not fetched (also robots.txt-excluded): run health, discovery,
+            # by cause and host, so that the health line can say why and how to fix it.
+            self.count_discovery_failure(source, label or skip_label(failure), urlsplit(url).hostname or "")
             if request.meta.get("autonews_child_sitemap"):
                 self.child_answered(request)
         else:
             self.crawler.stats.inc_value("autonews/targets/done")
-        url = request.url if request is not None else "?"
+            if label is not None:  # an article fetch that failed (run health: mostly 4xx/5xx is degraded)
+                self.crawler.stats.inc_value(f"autonews/source/{source}/fetch_failed/{label}")
         if label is None:
             self.logger.debug("Skipped %s: %s", url, failure.value)
         else:

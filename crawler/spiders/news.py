@@ -265,7 +265,7 @@ class NewsSpider(NewsSpiderBase):
             return parser(response.body, response.url)
         except DiscoveryError as exc:
             count_error(self.crawler.stats, f"{kind}_parse", response.meta["autonews_source"])
-            self.crawler.stats.inc_value(f"autonews/source/{response.meta['autonews_source']}/discovery/failed")
+            self.count_discovery_failure(response.meta["autonews_source"], f"{kind}_parse")
             self.logger.warning("Broken %s %s: %s", kind, response.url, exc)
             return None
 

@@ -72,7 +72,7 @@ CRAWL_SETTINGS = ("AUTOTHROTTLE_ENABLED=False", "DOWNLOAD_DELAY=0", "CONCURRENT_
                   "ROBOTSTXT_OBEY=False", "LOG_LEVEL=INFO", "AUTONEWS_PRIVATE_HOSTS=127.0.0.1")
 CLI_PARALLEL = 2  # issue 12: trafilatura's CLI with --parallel 2, as many as the machine's cores
 NEWS_PLEASE_PAGES = 200
-_SUMMARY = re.compile(r"pages fetched: (\d+), articles written: (\d+)")
+_SUMMARY = re.compile(r"article pages fetched: (\d+), articles written: (\d+)")
 
 
 @dataclass
@@ -144,7 +144,7 @@ def run_crawl(registry: Path, base_url: str, work: Path, overrides: list[str], s
         row.note = f"FAILED (exit {run.returncode}): {run.err.strip()[-300:]}"
         return row
     fetched, written = int(match.group(1)), int(match.group(2))
-    row.pages = max(fetched - 1, 0)
+    row.pages = fetched  # "article pages fetched": the sitemap and robots.txt are not counted
     row.note = f"{row.pages} pages fetched (+ the sitemap), {written} articles written"
     main_cpu = run.sampler.cpu.get(run.sampler.pid, 0.0)
     row.extra = {**run.extra(), "written": written, "main_cpu": main_cpu, "other_cpu": run.tree_cpu - main_cpu,
