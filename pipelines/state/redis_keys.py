@@ -5,7 +5,7 @@ from the prefix inside Redis): ``P:doc:<id>`` article documents, ``P:u:<hhhh>`` 
 ``P:b:<hhhh>`` URL, fingerprint and band index buckets, ``P:count`` counters, ``P:live`` the
 worker instances' heartbeats. Crawl side (``crawler.distributed``): ``P:<spider>:requests`` and
 ``P:<spider>:dupefilter`` (scrapy-redis scheduler), ``P:lock:<worker id>`` worker leases,
-``P:round`` the current round, ``P:stats:<round>`` and ``P:stats:<round>:workers`` its counters.
+``P:round`` the current round, ``P:warc:{files,queue,claims}`` the backfill's WARC files, ``P:stats:<round>`` and ``P:stats:<round>:workers`` its counters.
 """
 
 from __future__ import annotations
@@ -45,6 +45,21 @@ class RedisKeys:
     def url_bucket(self, url_hash: bytes) -> str:
         """The URL index bucket of an 8-byte URL hash (its field: the hash's last 6 bytes), as the Lua scripts name it."""
         return f"{self.prefix}:u:{url_hash[:2].hex()}"
+
+    @property
+    def warc_files(self) -> str:
+        """Hash of the backfill's progress per WARC file (name -> JSON), shared by every worker."""
+        return f"{self.prefix}:warc:files"
+
+    @property
+    def warc_queue(self) -> str:
+        """List of the WARC files (JSON) a distributed backfill still has to hand out."""
+        return f"{self.prefix}:warc:queue"
+
+    @property
+    def warc_claims(self) -> str:
+        """Hash of the WARC files being read: name -> the worker instance reading it."""
+        return f"{self.prefix}:warc:claims"
 
     @property
     def round(self) -> str:
