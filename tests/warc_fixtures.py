@@ -168,6 +168,15 @@ def cc_news_name(month: int, n: int) -> str:
     return f"crawl-data/CC-NEWS/2024/{month:02d}/CC-NEWS-2024{month:02d}{10 + n:02d}120000-{n:05d}.warc.gz"
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """No traceback on stderr when a client hangs up (the backfill closes connections it is done with)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
 class ArchiveServer:
     """CC-NEWS layout on 127.0.0.1: ``files`` (path -> bytes) and each month's ``warc.paths.gz``.
 
@@ -191,7 +200,7 @@ class ArchiveServer:
             months.setdefault(month, []).extend(paths)
         self.lists = {f"{month}/warc.paths.gz": gzip.compress(("\n".join(sorted(paths)) + "\n").encode())
                       for month, paths in months.items()}
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = _QuietServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property

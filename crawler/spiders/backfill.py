@@ -187,10 +187,14 @@ class BackfillSpider(NewsSpiderBase):
         client = self.client(loop)
         if wfile.remote:
             def opener(offset: int) -> Any:
-                return client.stream(wfile.location, offset)
+                stream = client.stream(wfile.location, offset)
+                run.size = run.size or stream.total  # known once it is opened (Content-Range / -Length)
+                return _SizeNoting(stream, run)
         else:
             def opener(offset: int) -> Any:
-                return open_local(wfile.location, offset)
+                stream = open_local(wfile.location, offset)
+                run.size = os.fstat(stream.fileno()).st_size
+                return stream
         reader = RecordReader(opener, matcher, self.crawler.settings.getint("DOWNLOAD_MAXSIZE"), scan,
                               gzipped=wfile.location.endswith(".gz"), stop=self.stop)
         try:
@@ -355,6 +359,29 @@ class BackfillSpider(NewsSpiderBase):
         """Stop the reader threads."""
         self.stop.set()
         self.update_stats()
+
+
+class _SizeNoting:
+    """A remote stream that notes the file's size on the run once the first response tells it."""
+
+    def __init__(self, stream: Any, run: FileRun) -> None:
+        self.stream = stream
+        self.run = run
+
+    def read(self, size: int = -1) -> bytes:
+        """Read from the stream; note the size."""
+        data = self.stream.read(size)
+        if self.run.size is None:
+            self.run.size = self.stream.total
+        return data
+
+    def tell(self) -> int:
+        """The stream's absolute offset."""
+        return self.stream.tell()
+
+    def close(self) -> None:
+        """Close the stream."""
+        self.stream.close()
 
 
 def open_local(path: str, offset: int) -> BinaryIO:
