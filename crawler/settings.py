@@ -20,6 +20,7 @@ from crawler.cli.exitcodes import EXIT_HEALTH
 from crawler.backfill.files import CC_NEWS_URL
 from crawler.backfill.http import BACKOFF as ARCHIVE_BACKOFF, RETRIES as ARCHIVE_RETRIES, TIMEOUT as ARCHIVE_TIMEOUT
 from crawler.backfill.progress import COMMIT_SECONDS
+from pipelines.storage.warcarchive import MAX_BYTES as WARC_MAX_BYTES
 from crawler.spiders.backfill import CONCURRENT_FILES, MAX_PENDING, START_JITTER
 from crawler.health import thresholds as health
 
@@ -82,6 +83,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.meta_refresh.HeadMetaRefreshMiddleware": 580,
     # A redirect cycle (a -> b -> a) is counted instead of vanishing in the dupefilter.
     "crawler.middlewares.redirect_loop.RedirectLoopMiddleware": 610,
+    # AUTONEWS_WARC_ARCHIVE: final article responses, bodies decoded (below compression and redirects).
+    "crawler.middlewares.warc_archive.WarcArchiveMiddleware": 560,
 }
 SPIDER_MIDDLEWARES = {
     # Stored articles whose feed/sitemap date is newer are fetched again (updated articles), before
@@ -190,6 +193,7 @@ AUTONEWS_BACKFILL_RETRIES = ARCHIVE_RETRIES  # per request: 503/SlowDown, 403, 4
 AUTONEWS_BACKFILL_BACKOFF = ARCHIVE_BACKOFF  # seconds before the first retry, doubled each time, jittered
 AUTONEWS_BACKFILL_TIMEOUT = ARCHIVE_TIMEOUT  # seconds a WARC connection may stay silent
 AUTONEWS_WARC_ARCHIVE = False  # crawl/scrape: also write every fetched article page to <output>/warc/ (WARC/1.1)
+AUTONEWS_WARC_ARCHIVE_MAX_BYTES = WARC_MAX_BYTES  # an archive file is sealed and a new one begun past this size
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.consumer.cursor import Cursor, check_name, load_cursor, save_cursor
-from pipelines.storage.manifest import ManifestEntry, ManifestError, read_manifest, resolve_entry_file
+from pipelines.storage.manifest import ARTICLES, ManifestEntry, ManifestError, read_manifest, resolve_entry_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +81,7 @@ class Consumer:
     def entries(self) -> list[ManifestEntry]:
         """The manifest lines after the committed position, in order."""
         committed = self.cursor.committed
-        return [entry for entry in read_manifest(self.root) if entry.seq > committed]
+        return [entry for entry in read_manifest(self.root) if entry.seq > committed and entry.kind == ARTICLES]
 
     def batches(self) -> Iterator[Batch]:
         """Each sealed file after the committed position as a batch, in manifest order (read lazily)."""
