@@ -63,11 +63,22 @@ class FileRun:
                 else max(0, (self.size or scan.frontier) - scan.start)}
 
 
-class ProgressBook:
-    """The files of this run and their saved progress; lives in the reactor thread."""
+REEXTRACT_PREFIX = "reextract:"
+"""Progress of ``--reextract`` passes is kept apart, under this prefix: reading a file for history and
+re-extracting it are different jobs."""
 
-    def __init__(self, store_of: Callable[[], DedupeStore]) -> None:
+
+class ProgressBook:
+    """The files of this run and their saved progress; lives in the reactor thread.
+
+    ``reextract``: a pass of ``--reextract``. Its progress has its own keys, and a file a finished pass
+    read is read again by the next one (a newer extraction is why it runs); only an interrupted pass
+    resumes where it stopped.
+    """
+
+    def __init__(self, store_of: Callable[[], DedupeStore], reextract: bool = False) -> None:
         self.store_of = store_of
+        self.prefix = REEXTRACT_PREFIX if reextract else ""
         self.active: dict[str, FileRun] = {}
         self.finished: list[FileRun] = []
         self._handed = 0
@@ -79,12 +90,15 @@ class ProgressBook:
         return self.saved
 
     def is_done(self, name: str) -> bool:
-        """Whether an earlier run (or another worker) finished this file."""
-        return (self.saved.get(name) or {}).get("status") == DONE
+        """Whether an earlier run (or another worker) finished this file (never, for a re-extraction)."""
+        return not self.prefix and (self.saved.get(name) or {}).get("status") == DONE
 
     def resume_offset(self, name: str) -> int:
         """Where to start reading ``name``: 0, or the offset an interrupted run saved."""
-        offset = (self.saved.get(name) or {}).get("offset", 0)
+        saved = self.saved.get(self.prefix + name) or {}
+        if saved.get("status") != PARTIAL:
+            return 0
+        offset = saved.get("offset", 0)
         return offset if isinstance(offset, int) and offset >= 0 else 0
 
     def begin(self, run: FileRun) -> None:
@@ -106,8 +120,8 @@ class ProgressBook:
                         "scanned": run.scan.scanned, "kept": run.scan.kept, "articles": run.articles}
             if done:
                 progress["offset"] = max(progress["offset"], run.scan.frontier)
-            store.save_progress(name, progress)
-            self.saved[name] = progress
+            store.save_progress(self.prefix + name, progress)
+            self.saved[self.prefix + name] = progress
             if done or run.scan.failed is not None and run.scan.in_flight() == 0:
                 del self.active[name]
                 self.finished.append(run)

@@ -105,7 +105,7 @@ class BackfillSpider(NewsSpiderBase):
     # -- start: records from the reader threads ------------------------------------------
     async def start(self) -> AsyncIterator[Any]:
         """Yield the page item of every kept record of every file not done yet."""
-        self.book = ProgressBook(lambda: open_store(self.crawler))
+        self.book = ProgressBook(lambda: open_store(self.crawler), reextract=self.reextract)
         self.plan = self.plan or self.make_plan()
         stats = self.crawler.stats
         stats.set_value("autonews/backfill/files_total", self.plan.total)
