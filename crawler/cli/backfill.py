@@ -68,6 +68,8 @@ def check_args(args: argparse.Namespace) -> tuple[date | None, date | None]:
             raise UsageError("--to is before --from")
     elif start or end:
         raise UsageError("--from/--to only apply to --cc-news")
+    if args.reextract and args.redis:
+        raise UsageError("--reextract runs on one machine, not with --redis")
     return start, end
 
 

@@ -71,6 +71,9 @@ class BackfillSpider(NewsSpiderBase):
     """Read WARC files (spider argument ``files``, or the Redis queue) and yield their registry articles."""
 
     name = "backfill"
+    start_is_shared = True
+    """In worker mode every worker runs ``start()``: the WARC files are shared out by Redis
+    (``crawler.backfill.distributed``), not by the seeding election of a crawl round."""
 
     def __init__(self, files: list[WarcFile] | None = None, reextract: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -153,7 +156,9 @@ class BackfillSpider(NewsSpiderBase):
         if settings.get("AUTONEWS_REDIS_URL"):
             from crawler.backfill.distributed import RedisPlan  # the redis client: worker mode only
 
-            return RedisPlan.from_settings(settings, self.files)
+            plan = RedisPlan.from_settings(settings, self.files)
+            plan.stop = self.stop
+            return plan
         self.book.load()
         return LocalPlan(self.files, self.book)
 
