@@ -100,4 +100,5 @@ def test_two_workers_split_the_files_one_killed_mid_file_union_exactly_once(redi
     check_exactly_once(records, built)
     check_manifest_matches_files(output)
     assert "Traceback" not in log
-    assert "of dead worker w1-" in (output / "w3.log").read_text(encoding="utf-8")
+    # w1's unsealed file was recovered (by w2 if w1 was dead when it started, else by w3)
+    assert any("of dead worker w1-" in (output / f"{w}.log").read_text(encoding="utf-8") for w in ("w2", "w3"))
