@@ -321,8 +321,9 @@ class BackfillSpider(NewsSpiderBase):
         """A reader is done with a file: count it; its progress is saved once its records are through."""
         scan = run.scan
         stats = self.crawler.stats
-        if scan.failed:
-            count_error(stats, f"warc_{scan.failed}", "backfill")
+        if scan.failed:  # a file is no source's: counted globally only
+            stats.inc_value(f"autonews/errors/warc_{scan.failed}")
+            stats.inc_value("autonews/errors/total")
             stats.inc_value("autonews/backfill/files_failed")
         if scan.corrupt:
             stats.inc_value("autonews/errors/corrupt_record", scan.corrupt)
