@@ -183,12 +183,18 @@ def test_local_warc_filter_and_second_run(tmp_path: Path) -> None:
     registry = write_registry(tmp_path)
     output = tmp_path / "out"
     done = run_cli("backfill", "--warc", str(tmp_path), "--sources", str(registry), "--output", str(output),
-                   *FAST, cwd=tmp_path)
+                   "--progress", *FAST, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     check_exactly_once(sealed_records(output), {str(warc.resolve()): built})
-    again = run_cli("backfill", "--warc", str(warc), "--sources", str(registry), "--output", str(output),
+    progress = [line for line in done.stderr.splitlines() if line.startswith("autonews: progress: ")]
+    assert progress and progress[-1].startswith("autonews: progress: files 1/1, records scanned: ")
+    assert f"articles written: {len(built.expected)}" in progress[-1]
+    listing = tmp_path / "warcs.txt"
+    listing.write_text(f"# the archive\n{warc}\n", encoding="utf-8")
+    again = run_cli("backfill", "--warc-list", str(listing), "--sources", str(registry), "--output", str(output),
                     *FAST, cwd=tmp_path)
     assert again.returncode == 0 and "WARC files done: 1" in again.stderr and "records scanned: 0" in again.stderr
+    assert len(sealed_records(output)) == len(built.expected)
 
 
 @pytest.mark.parametrize("args, message", [
