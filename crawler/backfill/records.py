@@ -224,11 +224,12 @@ class RecordReader:
         scan.scanned += 1
         headers = record.headers  # type: ignore[attr-defined]
         url = headers.get("WARC-Target-URI") or ""
-        source = self.matcher.match(url.strip("<> "))
+        if url[:1] == "<":  # WARC/1.0 writers sometimes bracket it
+            url = url.strip("<> ")
+        source = self.matcher.match(url)
         if source is None:
             scan.other_host += 1
             return None
-        url = url.strip("<> ")
         reader = record.reader  # type: ignore[attr-defined]
         length = record.content_length  # type: ignore[attr-defined]
         if record.record_type == WarcRecordType.response:  # type: ignore[attr-defined]

@@ -6,6 +6,7 @@ before its body is read: a dict lookup per label of the host, no URL parsing unl
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from crawler.sources.registry import Source
@@ -17,20 +18,17 @@ def bare_host(host: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
+# scheme://[userinfo@]host: one anchored match in C per record (bounded: linear, no backtracking blow-up)
+_HOST = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,15}://(?:[^/?#@]{0,256}@)?(\[[0-9A-Fa-f:.]{0,64}\]|[^/?#:@\[\]]{1,256})")
+
+
 def url_host(url: str) -> str:
     """The host of an absolute URL, cheaply (no full parse): ``""`` when there is none."""
-    _, sep, rest = url.partition("://")
-    if not sep:
+    match = _HOST.match(url)
+    if match is None:
         return ""
-    end = len(rest)
-    for stop in "/?#":
-        index = rest.find(stop)
-        if index != -1 and index < end:
-            end = index
-    authority = rest[:end].rpartition("@")[2]
-    if authority.startswith("["):
-        return authority[1:].partition("]")[0]
-    return authority.partition(":")[0]
+    host = match.group(1)
+    return host[1:-1] if host.startswith("[") else host
 
 
 class SourceMatcher:
@@ -49,7 +47,15 @@ class SourceMatcher:
 
     def match(self, url: str) -> Source | None:
         """The first source whose host (or a parent domain of the URL's host) it is and whose rules allow it."""
-        host = bare_host(url_host(url))
+        host = url_host(url).lower().rstrip(".")
+        by_host = self.by_host
+        while host:
+            if host in by_host or host.startswith("www."):
+                break
+            _, dot, host = host.partition(".")
+            if not dot:
+                return None
+        host = bare_host(host)
         while host:
             for source in self.by_host.get(host, ()):
                 if source.follows(url) and _valid(url):
