@@ -207,6 +207,15 @@ class ArchiveClient:
         return ResumingStream(self, url, offset)
 
 
+def client_from_settings(settings: Any, policy: AddressPolicy,
+                         on_retry: Callable[[str], None] | None = None) -> ArchiveClient:
+    """The archive client of a run: its User-Agent and the ``AUTONEWS_BACKFILL_*`` retry settings."""
+    return ArchiveClient(policy, user_agent=settings.get("USER_AGENT") or "autonews/0.1",
+                         timeout=settings.getfloat("AUTONEWS_BACKFILL_TIMEOUT", TIMEOUT),
+                         retries=settings.getint("AUTONEWS_BACKFILL_RETRIES", RETRIES),
+                         backoff=settings.getfloat("AUTONEWS_BACKFILL_BACKOFF", BACKOFF), on_retry=on_retry)
+
+
 def _check(url: str, response: http.client.HTTPResponse, wanted: int) -> None:
     """Refuse a response that is not the file: retry on busy statuses, fail on others.
 

@@ -123,14 +123,10 @@ def list_files(args: argparse.Namespace, settings: Settings) -> list[WarcFile]:
 
 def archive_client(settings: Settings) -> object:
     """The guarded HTTP client for lists and HEAD requests, with the backfill's retry settings."""
-    from crawler.backfill.http import ArchiveClient
+    from crawler.backfill.http import client_from_settings
     from crawler.security.addresses import AddressPolicy
 
-    return ArchiveClient(AddressPolicy.parse(settings.get("AUTONEWS_PRIVATE_HOSTS") or ""),
-                         user_agent=settings.get("USER_AGENT") or "autonews/0.1",
-                         timeout=settings.getfloat("AUTONEWS_BACKFILL_TIMEOUT"),
-                         retries=settings.getint("AUTONEWS_BACKFILL_RETRIES"),
-                         backoff=settings.getfloat("AUTONEWS_BACKFILL_BACKOFF"))
+    return client_from_settings(settings, AddressPolicy.parse(settings.get("AUTONEWS_PRIVATE_HOSTS") or ""))
 
 
 def dry_run(args: argparse.Namespace) -> int:

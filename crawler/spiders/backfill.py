@@ -30,7 +30,7 @@ from scrapy.crawler import Crawler
 from scrapy.utils.asyncio import create_looping_call
 
 from crawler.backfill.files import WarcFile
-from crawler.backfill.http import ArchiveClient, ArchiveError
+from crawler.backfill.http import ArchiveClient, ArchiveError, client_from_settings
 from crawler.backfill.plan import FilePlan, LocalPlan
 from crawler.backfill.progress import COMMIT_SECONDS, FileRun, ProgressBook
 from crawler.backfill.records import Candidate, FileScan, RecordReader
@@ -227,10 +227,7 @@ class BackfillSpider(NewsSpiderBase):
         def on_retry(label: str) -> None:
             loop.call_soon_threadsafe(stats.inc_value, f"autonews/backfill/retries/{label}")
 
-        return ArchiveClient(crawl_policy(self.crawler), user_agent=settings.get("USER_AGENT") or "autonews/0.1",
-                             timeout=settings.getfloat("AUTONEWS_BACKFILL_TIMEOUT"),
-                             retries=settings.getint("AUTONEWS_BACKFILL_RETRIES"),
-                             backoff=settings.getfloat("AUTONEWS_BACKFILL_BACKOFF"), on_retry=on_retry)
+        return client_from_settings(settings, crawl_policy(self.crawler), on_retry)
 
     def _put(self, queue: asyncio.Queue[Any], loop: asyncio.AbstractEventLoop, event: Any, force: bool = False) -> bool:
         """Hand ``event`` to the reactor, waiting for room; False when the run is stopping."""
