@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import BinaryIO
 
-from fastwarc.warc import ArchiveIterator, WarcRecordType
-
 from crawler.backfill.http import ArchiveError
 from crawler.backfill.select import SourceMatcher
 from crawler.middlewares.failures import BlockedAddressError
@@ -173,6 +171,10 @@ class RecordReader:
 
     def records(self, offset: int) -> Iterator[Candidate]:
         """Every candidate from ``offset`` to the end, skipping corrupt stretches."""
+        # imported here: every crawl loads this module (Scrapy's spider loader), only a backfill needs the reader
+        from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+        self._response_type = WarcRecordType.response
         scan = self.scan
         resyncs = 0
         position = offset
@@ -232,7 +234,7 @@ class RecordReader:
             return None
         reader = record.reader  # type: ignore[attr-defined]
         length = record.content_length  # type: ignore[attr-defined]
-        if record.record_type == WarcRecordType.response:  # type: ignore[attr-defined]
+        if record.record_type == self._response_type:  # type: ignore[attr-defined]
             head = _read_http_head(reader)
             if head is None:
                 scan.corrupt += 1

@@ -25,9 +25,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from warcio.statusandheaders import StatusAndHeaders
-from warcio.warcwriter import WARCWriter
-
 from pipelines.storage.manifest import WARC, Manifest, ManifestError
 from pipelines.storage.naming import WARC_DIR, WARC_PART_GLOB, file_stem
 from pipelines.storage.safefs import create_new
@@ -85,6 +82,8 @@ class _OpenWarc:
         self.fh = os.fdopen(create_new(self.part), "wb")
         # held while writing: recovery leaves a live writer's file alone
         fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        from warcio.warcwriter import WARCWriter  # only a crawl with the archive on needs it
+
         self.writer = WARCWriter(self.fh, gzip=True, warc_version="1.1")
         self.records = 0
         self.bytes = 0
@@ -126,6 +125,8 @@ class WarcArchive:
 
     def write(self, exchange: Exchange) -> None:
         """Append the exchange's response and request records (OSError when the output is not writable)."""
+        from warcio.statusandheaders import StatusAndHeaders
+
         target = self._file_for(exchange.fetched_at.date().isoformat())
         writer = target.writer
         date = _warc_date(exchange.fetched_at)
