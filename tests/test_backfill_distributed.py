@@ -18,7 +18,8 @@ from tests.servers.redis_server import RedisServer
 from tests.test_backfill import FAST, check_exactly_once, serve_months
 from tests.warc_fixtures import ArchiveServer, write_registry
 
-WORKER = ("-s", "AUTONEWS_REDIS_IDLE_SECONDS=1", "-s", "AUTONEWS_REDIS_WORKER_TIMEOUT=3",
+# a worker timeout longer than w2 needs for the other files: w2 must wait for w1 to count as dead
+WORKER = ("-s", "AUTONEWS_REDIS_IDLE_SECONDS=1", "-s", "AUTONEWS_REDIS_WORKER_TIMEOUT=8",
           "-s", "AUTONEWS_BACKFILL_CONCURRENT_FILES=1", "-s", "AUTONEWS_COMMIT_EVERY=1")
 _SPAWNED: list[subprocess.Popen[str]] = []
 
