@@ -127,3 +127,24 @@ class _At(io.BytesIO):
 
 def _at(data: bytes, offset: int) -> io.BytesIO:
     return _At(data, offset)
+
+
+@pytest.mark.parametrize("gzipped", [True, False])
+def test_a_record_cut_short_at_the_end_of_the_file_is_counted_not_kept(matcher: SourceMatcher, gzipped: bool) -> None:
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    from tests.warc_fixtures import article_html
+
+    out = io.BytesIO()
+    writer = WARCWriter(out, gzip=gzipped, warc_version="1.1")
+    for n in range(2):
+        body = article_html(n)
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+        writer.write_record(writer.create_warc_record(f"https://evdaily.example/2024/{n}", "response",
+                                                      payload=io.BytesIO(body), http_headers=http))
+    data = out.getvalue()[:-300]  # the second record loses its end
+    scan = FileScan()
+    found = list(RecordReader(lambda o: _at(data, o), matcher, 1_000_000, scan, gzipped=gzipped).records(0))
+    assert [c.url for c in found] == ["https://evdaily.example/2024/0"]
+    assert scan.corrupt >= 1 and scan.finished
