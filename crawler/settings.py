@@ -18,6 +18,11 @@ from pipelines.language.detect import CHAR_BUDGET, MIN_PARAGRAPH_CHARS, MIXED_SH
 from pipelines.state.redis_keys import DEFAULT_PREFIX, DEFAULT_TIMEOUT
 from pipelines.storage.sealed import COMMIT_EVERY, SEAL_EVERY_ITEMS, SEAL_EVERY_SECONDS
 from crawler.cli.exitcodes import EXIT_HEALTH
+from crawler.backfill.files import CC_NEWS_URL
+from crawler.backfill.http import BACKOFF as ARCHIVE_BACKOFF, RETRIES as ARCHIVE_RETRIES, TIMEOUT as ARCHIVE_TIMEOUT
+from crawler.backfill.progress import COMMIT_SECONDS
+from pipelines.storage.warcarchive import MAX_BYTES as WARC_MAX_BYTES
+from crawler.spiders.backfill import CONCURRENT_FILES, MAX_PENDING, START_JITTER
 from crawler.health import thresholds as health
 
 BOT_NAME = "autonews"
@@ -81,6 +86,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.meta_refresh.HeadMetaRefreshMiddleware": 580,
     # A redirect cycle (a -> b -> a) is counted instead of vanishing in the dupefilter.
     "crawler.middlewares.redirect_loop.RedirectLoopMiddleware": 610,
+    # AUTONEWS_WARC_ARCHIVE: final article responses, bodies decoded (below compression and redirects).
+    "crawler.middlewares.warc_archive.WarcArchiveMiddleware": 560,
 }
 SPIDER_MIDDLEWARES = {
     # Stored articles whose feed/sitemap date is newer are fetched again (updated articles), before
@@ -184,6 +191,18 @@ DOWNLOAD_HANDLERS = {
 AUTONEWS_PRIVATE_HOSTS = ""
 # New article requests one source may queue in one run (0 = no limit); the excess is counted, not queued.
 AUTONEWS_MAX_ARTICLES_PER_SOURCE = MAX_ARTICLES_PER_SOURCE
+
+# --- backfill and WARC archive (autonews backfill; README "Backfill") ---------------
+AUTONEWS_CC_NEWS_URL = CC_NEWS_URL  # root of Common Crawl's crawl-data/CC-NEWS/ tree
+AUTONEWS_BACKFILL_CONCURRENT_FILES = CONCURRENT_FILES  # WARC files read at once (an archive host is shared)
+AUTONEWS_BACKFILL_MAX_PENDING = MAX_PENDING  # kept records in the pipelines at once (memory stays flat)
+AUTONEWS_BACKFILL_JITTER = START_JITTER  # up to this many seconds (random) before a remote file is opened
+AUTONEWS_BACKFILL_COMMIT_SECONDS = COMMIT_SECONDS  # progress saved at least this often while files are read
+AUTONEWS_BACKFILL_RETRIES = ARCHIVE_RETRIES  # per request: 503/SlowDown, 403, 429, 5xx, timeouts, cut connections
+AUTONEWS_BACKFILL_BACKOFF = ARCHIVE_BACKOFF  # seconds before the first retry, doubled each time, jittered
+AUTONEWS_BACKFILL_TIMEOUT = ARCHIVE_TIMEOUT  # seconds a WARC connection may stay silent
+AUTONEWS_WARC_ARCHIVE = False  # crawl/scrape: also write every fetched article page to <output>/warc/ (WARC/1.1)
+AUTONEWS_WARC_ARCHIVE_MAX_BYTES = WARC_MAX_BYTES  # an archive file is sealed and a new one begun past this size
 
 LOG_LEVEL = "INFO"
 LOG_FORMATTER = "crawler.logformatter.OneLineLogFormatter"  # a dropped item is one line, not its repr

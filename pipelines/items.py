@@ -23,6 +23,18 @@ if TYPE_CHECKING:
     from pipelines.language.detect import LanguageResult
 
 
+@dataclass(frozen=True, slots=True)
+class WarcOrigin:
+    """Where a backfilled page was read (``autonews backfill``): the record's ``warc`` field."""
+
+    file: str
+    """The WARC file as the run named it: a CC-NEWS path, a URL or a local path."""
+    record_id: str
+    """The record's ``WARC-Record-ID``."""
+    offset: int
+    """Byte offset of the record in the (compressed) file: where a reader seeks to read it again."""
+
+
 @dataclass(slots=True)
 class PageItem:
     """A fetched candidate article page, as a spider hands it to the pipelines.
@@ -61,6 +73,8 @@ class PageItem:
     recheck: bool = False
     """The page is a deliberate re-fetch of a stored article (its feed or sitemap date is newer, or
     ``AUTONEWS_RECHECK_DAYS``): a changed text becomes the article's next version."""
+    warc: WarcOrigin | None = None
+    """The WARC record the page was read from (``autonews backfill``); None for a fetched page."""
 
 
 @dataclass(slots=True)
@@ -161,5 +175,7 @@ class Article:
     """Copied from the page: deduplication may record a changed text as a new version."""
     version: int = 1
     previous_fingerprint: str | None = None
+    warc: WarcOrigin | None = None
+    """Copied from the page: the WARC record a backfilled article was read from."""
     analysis: TextAnalysis | None = None
     """Language result and dedupe keys computed with the extraction (not part of the record)."""

@@ -6,6 +6,7 @@ The schema, ``pipelines/article.schema.json``, is the contract with downstream r
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,10 @@ from pipelines.sanitize import clean_value
 from pipelines.stats import count_error
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "article.schema.json"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """2: ``version`` and ``previous_fingerprint`` (updated articles are written again as new versions).
-3: ``published_from`` (where the date came from); flags ``paywalled`` and ``live_blog``."""
+3: ``published_from`` (where the date came from); flags ``paywalled`` and ``live_blog``.
+4: ``warc`` (the WARC record a backfilled article was read from; null for crawled articles)."""
 
 
 @lru_cache(maxsize=1)
@@ -51,6 +53,8 @@ def build_record(article: Article) -> dict[str, Any]:
             value = list(dict.fromkeys(value or []))
         elif name == "languages":
             value = dict(value or {})
+        elif name == "warc":
+            value = asdict(value) if value is not None else None
         elif name == "schema_version":
             value = SCHEMA_VERSION
         record[name] = clean_value(value)

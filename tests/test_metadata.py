@@ -165,7 +165,7 @@ def test_record_carries_published_from_and_page_type_flags() -> None:
     article.language, article.fingerprint, article.canonical_url = "en", "0" * 16, article.url
     record = build_record(article)
     assert list(record).index("published_from") == list(record).index("published") + 1
-    assert "paywalled" in record["flags"] and record["schema_version"] == 3
+    assert "paywalled" in record["flags"] and record["schema_version"] == 4
     assert validation_errors(record) == []
 
 

@@ -1,4 +1,4 @@
-"""The ``autonews`` command line: one module per subcommand (crawl, scrape, seed, state, report, read).
+"""The ``autonews`` command line: one module per subcommand (crawl, backfill, scrape, seed, state, report, read).
 
 Only the argument parser lives here. A subcommand's module is imported when it is chosen, and
 ``crawl`` takes its run lock before anything imports Scrapy, so an overlapping cron run exits
@@ -31,6 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--redis", metavar="URL", help="run as a distributed worker on redis://HOST:PORT/DB (README: Distributed crawling)")
     _common(crawl)
     _progress(crawl)
+
+    from crawler.cli.backfill import add_parser as add_backfill  # only argparse: Scrapy stays unimported
+
+    backfill = add_backfill(sub)
+    _common(backfill)
+    _progress(backfill)
 
     scrape = sub.add_parser("scrape", help="extract articles from URLs or local .html files to JSON Lines",
                             description="Fetch each URL (or read each .html file) once and print its article record.")

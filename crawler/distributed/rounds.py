@@ -90,6 +90,10 @@ class SeedElection:
             client.close()
         stats = self.crawler.stats
         stats.set_value("autonews/distributed/round", current)
+        if getattr(spider, "start_is_shared", False):  # the backfill: every worker takes its own WARC files
+            async for item in start:
+                yield item
+            return
         if not seeding:
             spider.logger.info("Joining round %d", current)
             return

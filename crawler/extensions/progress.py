@@ -3,6 +3,7 @@
 ``autonews crawl``: article pages fetched (as in the summary line and the run report), articles written, requests queued, the rate over the last
 interval and errors, every ``AUTONEWS_PROGRESS_INTERVAL`` seconds and once at the end.
 ``autonews scrape`` over many targets: done/total with an ETA (``AUTONEWS_PROGRESS_TOTAL``).
+``autonews backfill``: WARC files done/total, records scanned/kept, MB/s and an ETA.
 Printed, not logged: the console log stays at ERROR for cron, and cron (no terminal, no
 ``--progress``) never gets these lines.
 """
@@ -43,6 +44,26 @@ def scrape_line(stats: Mapping[str, Any], total: int, elapsed: float) -> str:
     eta = duration((total - done) / rate) if rate and done < total else ("0:00:00" if done >= total else "?")
     return (f"autonews: progress: {done}/{total} done, {rate:.1f} pages/s, ETA {eta}, "
             f"articles: {stats.get('autonews/written', 0)}, errors: {stats.get('autonews/errors/total', 0)}")
+
+
+def backfill_line(stats: Mapping[str, Any], elapsed: float) -> str:
+    """One progress line of a backfill: files done/total, records scanned/kept, MB/s and ETA.
+
+    The ETA assumes the files left are as large as those read so far.
+    """
+    total = int(stats.get("autonews/backfill/files_total", 0))
+    done = int(stats.get("autonews/backfill/files_done", 0))
+    megabytes = stats.get("autonews/backfill/bytes", 0) / 1e6
+    rate = megabytes / elapsed if elapsed > 0 else 0.0
+    files = stats.get("autonews/backfill/files") or []
+    read = sum(1 for f in files if f.get("status") == "done") or 0
+    per_file = megabytes / read if read else None
+    left = total - done
+    eta = "0:00:00" if not left else duration(left * per_file / rate) if per_file and rate else "?"
+    return (f"autonews: progress: files {done}/{total}, records scanned: "
+            f"{stats.get('autonews/backfill/records_scanned', 0)}, kept: {stats.get('autonews/backfill/records_kept', 0)}, "
+            f"{rate:.1f} MB/s, ETA {eta}, articles written: {stats.get('autonews/written', 0)}, "
+            f"errors: {stats.get('autonews/errors/total', 0)}")
 
 
 class Progress:
@@ -86,6 +107,8 @@ class Progress:
         """The current progress line."""
         stats = self.crawler.stats.get_stats()
         now = time.monotonic()
+        if "autonews/backfill/files_total" in stats:
+            return backfill_line(stats, now - self.started)
         if self.total:
             return scrape_line(stats, self.total, now - self.started)
         pages = int(stats.get(ARTICLE_PAGES, 0))

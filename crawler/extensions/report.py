@@ -159,7 +159,8 @@ class RunReport:
             stats["autonews/errors/total"] = stats.get("autonews/errors/total", 0) + len(skipped)
         runs = history_runs(reports, exclude_round=current_round)
         # A worker sees only its share of a round, an interrupted run only part of it: no count-based rules.
-        partial = current_round is not None or reason != "finished"
+        # A backfill reads history, not a run's new articles: its counts say nothing about a source's health.
+        partial = current_round is not None or reason != "finished" or "autonews/backfill/files_total" in stats
         t = self.thresholds
         stopped = reason == "shutdown"  # SIGTERM/SIGINT: a partial run judges no source (README "Cron")
         for name, entry in sources.items():
@@ -204,6 +205,8 @@ class RunReport:
             "health": health,
             "degraded_sources": [n for n, s in sources.items() if s["degraded"]],
             "sources": sources,
+            **({"backfill": {"files": stats.get("autonews/backfill/files") or []}}
+               if "autonews/backfill/files_total" in stats else {}),
             "stats": {k: v.isoformat() if isinstance(v, datetime) else v for k, v in sorted(stats.items())},
         }
 

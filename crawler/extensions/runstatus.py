@@ -34,6 +34,12 @@ SUMMARY_KEYS = (
     ("discovery pages fetched", "autonews/discovery/ok"),
     ("errors", "autonews/errors/total"),
 )
+BACKFILL_KEYS = (
+    ("WARC files done", "autonews/backfill/files_done"),
+    ("records scanned", "autonews/backfill/records_scanned"),
+    ("records kept", "autonews/backfill/records_kept"),
+)
+"""Added to the summary of ``autonews backfill``."""
 
 
 def failure_reasons(stats: Mapping[str, Any]) -> list[str]:
@@ -47,6 +53,9 @@ def failure_reasons(stats: Mapping[str, Any]) -> list[str]:
     discovery = stats.get("autonews/discovery/requested", 0)
     if discovery and not stats.get("autonews/discovery/ok", 0):
         reasons.append("no source reachable")
+    failed_files = stats.get("autonews/backfill/files_failed", 0)
+    if failed_files:
+        reasons.append(f"{failed_files} WARC file(s) not read to the end")
     spider_errors = sum(v for k, v in stats.items() if k.startswith("spider_exceptions/"))
     if spider_errors:
         reasons.append(f"{spider_errors} spider error(s)")
@@ -93,7 +102,8 @@ def errors_by_class(stats: Mapping[str, Any]) -> str:
 
 def format_summary(stats: Mapping[str, Any]) -> str:
     """Return a short multi-line summary for stderr."""
-    lines = [f"{label}: {stats.get(key, 0)}" for label, key in SUMMARY_KEYS]
+    keys = (*BACKFILL_KEYS, *SUMMARY_KEYS) if "autonews/backfill/files_total" in stats else SUMMARY_KEYS
+    lines = [f"{label}: {stats.get(key, 0)}" for label, key in keys]
     by_class = errors_by_class(stats)
     if by_class:
         lines[-1] += f" ({by_class})"

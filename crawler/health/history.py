@@ -208,6 +208,8 @@ def history_runs(reports: Iterable[Mapping[str, Any]], exclude_round: int | None
     for report in reports:
         if finished_only and report.get("finish_reason") != "finished":
             continue
+        if "backfill" in report:  # a backfill's counts are history's, not a run's: never a source's usual
+            continue
         current = round_of(report)
         if current is None:
             order.append(("run", dict(report)))

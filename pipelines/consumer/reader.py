@@ -38,7 +38,7 @@ from pipelines.consumer.cursor import (Cursor, CursorError, check_name, clean_cu
                                        lock_path, save_cursor)
 from pipelines.consumer.files import FileRefused, WrongSize, read_regular
 from pipelines.consumer.lock import ConsumerLock
-from pipelines.storage.manifest import ManifestEntry, ManifestError, manifest_path, parse_line, resolve_entry_file
+from pipelines.storage.manifest import ARTICLES, ManifestEntry, ManifestError, manifest_path, parse_line, resolve_entry_file
 
 logger = logging.getLogger("pipelines.consumer")
 
@@ -237,7 +237,7 @@ class Consumer:
         for before, reason in garbled:
             if before >= committed:  # one this consumer has passed is not its concern any more
                 self._skip(None, None, f"{reason} (garbled, set aside)")
-        return [Entry.of(entry) for entry in entries if entry.seq > committed]
+        return [Entry.of(entry) for entry in entries if entry.seq > committed and entry.kind == ARTICLES]
 
     def last_seq(self) -> int:
         """The highest ``seq`` in the manifest (0 when it is empty or missing)."""

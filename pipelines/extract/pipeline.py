@@ -69,6 +69,7 @@ def to_article(page: PageItem, fields: ExtractedPage) -> Article:
         etag=page.etag,
         last_modified=page.last_modified,
         recheck=page.recheck,
+        warc=page.warc,
         **content,
         published=published,
         published_from=published_from,

@@ -6,7 +6,7 @@ from the prefix inside Redis): ``P:doc:<id>`` article documents, ``P:u:<hhhh>`` 
 beside the articles (re-fetch checks, pages that are not articles), ``P:count`` counters, ``P:live`` the
 worker instances' heartbeats. Crawl side (``crawler.distributed``): ``P:<spider>:requests`` and
 ``P:<spider>:dupefilter`` (scrapy-redis scheduler), ``P:lock:<worker id>`` worker leases,
-``P:round`` the current round, ``P:stats:<round>`` and ``P:stats:<round>:workers`` its counters.
+``P:round`` the current round, ``P:warc:{files,queue,claims}`` the backfill's WARC files, ``P:stats:<round>`` and ``P:stats:<round>:workers`` its counters.
 """
 
 from __future__ import annotations
@@ -55,6 +55,21 @@ class RedisKeys:
     def url_memories(self) -> str:
         """Pattern matching every ``url_memory`` bucket."""
         return f"{self.prefix}:m:*"
+
+    @property
+    def warc_files(self) -> str:
+        """Hash of the backfill's progress per WARC file (name -> JSON), shared by every worker."""
+        return f"{self.prefix}:warc:files"
+
+    @property
+    def warc_queue(self) -> str:
+        """List of the WARC files (JSON) a distributed backfill still has to hand out."""
+        return f"{self.prefix}:warc:queue"
+
+    @property
+    def warc_claims(self) -> str:
+        """Hash of the WARC files being read: name -> the worker instance reading it."""
+        return f"{self.prefix}:warc:claims"
 
     @property
     def round(self) -> str:

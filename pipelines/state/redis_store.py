@@ -44,6 +44,7 @@ One Redis (not Cluster): the script touches keys it computes.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import socket
 import struct
@@ -234,6 +235,14 @@ class RedisStore:
             return
         self.pending.remove(claimed)
         self._settle(args=[self.prefix, "r", *claimed])
+
+    def load_progress(self) -> dict[str, dict]:
+        """Return the backfill's progress per WARC file, as every worker recorded it."""
+        return {name.decode(): json.loads(value) for name, value in self.client.hgetall(self.keys.warc_files).items()}
+
+    def save_progress(self, name: str, progress: dict) -> None:
+        """Record one WARC file's progress at once (the caller saves it after the commit that covers it)."""
+        self.client.hset(self.keys.warc_files, name, json.dumps(progress, separators=(",", ":")))
 
     def commit(self) -> None:
         """Mark this worker's pending claims done (call after their lines are fsynced)."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import sqlite3
 import time
@@ -370,6 +371,21 @@ class SQLiteStore:
         self._conn.execute(f"ROLLBACK TO c{seq}")
         self._conn.execute(f"RELEASE c{seq}")
         self._savepoints = {url: n for url, n in self._savepoints.items() if n < seq}
+
+    def load_progress(self) -> dict[str, dict]:
+        """Return the backfill's progress per WARC file (none before the first backfill made the table)."""
+        if not self._conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'warc_files'").fetchone():
+            return {}
+        return {name: json.loads(value) for name, value in self._conn.execute("SELECT name, value FROM warc_files")}
+
+    def save_progress(self, name: str, progress: dict) -> None:
+        """Record one WARC file's progress in the open transaction: durable with the next commit, so
+        never before the lines it covers (the storage pipeline commits after fsyncing them)."""
+        self._begin()
+        # made here, not with the schema: a state file older than backfill gets it on first use
+        self._conn.execute("CREATE TABLE IF NOT EXISTS warc_files (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        self._conn.execute("INSERT OR REPLACE INTO warc_files(name, value) VALUES (?, ?)",
+                           (name, json.dumps(progress, separators=(",", ":"))))
 
     def commit(self) -> None:
         """Make every add since the last commit durable (fsynced: synchronous=FULL)."""

@@ -149,6 +149,12 @@ class DedupeStore(Protocol):
     def add_record(self, record: dict) -> None:
         """Record an article from a written record (used to recover interrupted runs)."""
 
+    def load_progress(self) -> dict[str, dict]:
+        """Return the backfill's progress per WARC file (``crawler.backfill.progress``): name -> its JSON object."""
+
+    def save_progress(self, name: str, progress: dict) -> None:
+        """Record one WARC file's backfill progress; durable with the next :meth:`commit` (Redis: at once)."""
+
     def release(self, canonical_url: str) -> None:
         """Forget one article claimed or added since the last commit (its record could not be written),
         so it is new again for the next claim and the next run; a no-op for anything else."""

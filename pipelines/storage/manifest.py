@@ -25,6 +25,9 @@ Rules, and why:
 - The output directory is not trusted input: :func:`read_manifest` refuses a line whose
   ``file`` is absolute or resolves outside the output directory, and the manifest is never
   opened through a symbolic link.
+- ``kind``: a line without it lists article records (``*.jsonl``); ``"kind": "warc"`` lists a
+  WARC file of the crawl's archive (``AUTONEWS_WARC_ARCHIVE``, ``pipelines.storage.warcarchive``;
+  ``records`` counts its WARC records). Readers of articles skip other kinds.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from pipelines.storage.naming import SEALED_GLOB, file_run_id
+from pipelines.storage.naming import SEALED_GLOB, WARC_SEALED_GLOB, file_run_id
 from pipelines.storage.safefs import NotRegularFile, open_existing
 from pipelines.storage.sealed import fsync_dir
 
@@ -49,6 +52,12 @@ logger = logging.getLogger(__name__)
 MANIFEST = "manifest.jsonl"
 """The manifest's file name under the output directory."""
 _FIELDS = ("seq", "file", "records", "bytes", "sha256", "run_id", "sealed_at", "schema_version")
+ARTICLES = "articles"
+"""The kind of a sealed JSON Lines file of records (written without a ``kind`` field)."""
+WARC = "warc"
+"""The kind of a sealed WARC file of the crawl's archive."""
+SUFFIXES = {ARTICLES: ".jsonl", WARC: ".warc.gz"}
+"""What a listed file's name ends with, per kind."""
 
 
 class ManifestError(ValueError):
@@ -68,10 +77,15 @@ class ManifestEntry:
     run_id: str
     sealed_at: str
     schema_version: int
+    kind: str = ARTICLES
+    """``articles`` (records, no ``kind`` field in the line) or ``warc`` (the crawl's WARC archive)."""
 
     def to_line(self) -> bytes:
         """The entry as one manifest line (with its newline)."""
-        return (json.dumps(asdict(self), separators=(",", ":")) + "\n").encode("utf-8")
+        data = asdict(self)
+        if self.kind == ARTICLES:
+            del data["kind"]
+        return (json.dumps(data, separators=(",", ":")) + "\n").encode("utf-8")
 
 
 def manifest_path(root: Path) -> Path:
@@ -84,14 +98,15 @@ def relative_name(root: Path, path: Path) -> str:
     return Path(path).relative_to(root).as_posix()
 
 
-def resolve_entry_file(root: Path, name: str) -> Path:
-    """The file a manifest line names, refusing absolute paths, ``..`` and anything resolving outside ``root``."""
+def resolve_entry_file(root: Path, name: str, kind: str = ARTICLES) -> Path:
+    """The file a manifest line names, refusing absolute paths, ``..``, anything resolving outside ``root``
+    and a name that does not end as its kind's files do."""
     pure = PurePosixPath(name)
     if not name or pure.is_absolute() or ".." in pure.parts or "\\" in name or name.startswith("~"):
         raise ManifestError(f"manifest names a file outside the output directory: {name!r}")
     base = Path(root).resolve()
     target = (base / pure).resolve()  # resolve() also follows symlinks: a link pointing out is refused too
-    if not target.is_relative_to(base) or target.suffix != ".jsonl":
+    if not target.is_relative_to(base) or not target.name.endswith(SUFFIXES.get(kind, "\0")):
         raise ManifestError(f"manifest names a file outside the output directory: {name!r}")
     return target
 
@@ -112,7 +127,10 @@ def parse_line(line: bytes) -> ManifestEntry:
         wanted = int if name in ints else str
         if not isinstance(value, wanted) or isinstance(value, bool):
             raise ManifestError(f"manifest line has no valid {name!r}: {data!r}")
-    return ManifestEntry(**{name: data[name] for name in _FIELDS})
+    kind = data.get("kind", ARTICLES)
+    if kind not in SUFFIXES:
+        raise ManifestError(f"manifest line has an unknown kind: {kind!r}")
+    return ManifestEntry(**{name: data[name] for name in _FIELDS}, kind=kind)
 
 
 @dataclass
@@ -175,7 +193,7 @@ def read_manifest(root: Path) -> list[ManifestEntry]:
     """
     entries = scan_manifest(root).entries
     for entry in entries:
-        resolve_entry_file(root, entry.file)
+        resolve_entry_file(root, entry.file, entry.kind)
     return entries
 
 
@@ -243,8 +261,13 @@ class Manifest:
         self.skipped += len(scan.skipped)
         self._offset += complete
 
-    def append(self, paths: Iterable[Path], sealed_at: str | None = None) -> list[ManifestEntry]:
-        """List the published files ``paths`` (those not listed yet), in order; fsync; return the new entries."""
+    def append(self, paths: Iterable[Path], sealed_at: str | None = None, kind: str = ARTICLES,
+               records: int | None = None) -> list[ManifestEntry]:
+        """List the published files ``paths`` (those not listed yet), in order; fsync; return the new entries.
+
+        ``kind``: what the files are; ``records``: their record count when it is not their line count
+        (a WARC file's records).
+        """
         paths = list(paths)
         if not paths:
             return []
@@ -257,10 +280,14 @@ class Manifest:
                 name = relative_name(self.root, path)
                 if name in self._listed or not path.exists():
                     continue
-                records, size, sha, schema = describe(path)
+                if kind == ARTICLES:
+                    count, size, sha, schema = describe(path)
+                else:
+                    size, sha = file_digest(path)
+                    count, schema = records if records is not None else count_warc_records(path), None
                 stamp = sealed_at or datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-                entry = ManifestEntry(self._last_seq + 1, name, records, size, sha, file_run_id(path), stamp,
-                                      schema if schema is not None else self.schema_version)
+                entry = ManifestEntry(self._last_seq + 1, name, count, size, sha, file_run_id(path), stamp,
+                                      schema if schema is not None else self.schema_version, kind)
                 line = entry.to_line()
                 fh.write(line)
                 fh.flush()
@@ -279,12 +306,40 @@ class Manifest:
         with self._open() as fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
             self._catch_up(fh)
-            missing = [p for p in sealed_files(self.root) if relative_name(self.root, p) not in self._listed]
+            missing = [(p, ARTICLES) for p in sealed_files(self.root) if relative_name(self.root, p) not in self._listed]
+            missing += [(p, WARC) for p in sealed_warc_files(self.root) if relative_name(self.root, p) not in self._listed]
         added = []
-        for path in missing:  # one at a time: each gets the time it was last written as sealed_at
+        for path, kind in missing:  # one at a time: each gets the time it was last written as sealed_at
             stamp = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).replace(microsecond=0).isoformat()
-            added += self.append([path], sealed_at=stamp)
+            added += self.append([path], sealed_at=stamp, kind=kind)
         return added
+
+
+def file_digest(path: Path) -> tuple[int, str]:
+    """Bytes and sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def count_warc_records(path: Path) -> int:
+    """The records of a sealed WARC file (for one a crash left unlisted)."""
+    from fastwarc.warc import ArchiveIterator  # only a repair needs it
+
+    with open(path, "rb") as fh:
+        try:
+            return sum(1 for _ in ArchiveIterator(fh, parse_http=False, fsspec_args=False))
+        except OSError:
+            return 0
+
+
+def sealed_warc_files(root: Path) -> Iterator[Path]:
+    """Every sealed WARC file of the crawl's archive under ``root``, oldest name first."""
+    return iter(sorted(Path(root).glob(WARC_SEALED_GLOB), key=lambda p: (p.name, p.as_posix())))
 
 
 def sealed_files(root: Path) -> Iterator[Path]:

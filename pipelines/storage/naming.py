@@ -18,6 +18,10 @@ ROUTE_DIRS = {"": "articles", "non-english": "articles-non-english"}
 """Directory under the output root per article route."""
 PART_GLOB = "articles*/*/*.part"
 SEALED_GLOB = "articles*/*/*.jsonl"
+WARC_DIR = "warc"
+"""The crawl's WARC archive: ``<output>/warc/<YYYY-MM-DD>/<run id>-<n>.warc.gz`` (``AUTONEWS_WARC_ARCHIVE``)."""
+WARC_PART_GLOB = "warc/*/*.warc.gz.part"
+WARC_SEALED_GLOB = "warc/*/*.warc.gz"
 
 
 #: What a name that becomes part of a file name may be made of (worker id, run id, instance).
@@ -59,8 +63,12 @@ def file_stem(run: str, seq: int) -> str:
 
 
 def file_run_id(path: Path) -> str:
-    """The run id of ``<run id>-<n>.jsonl`` (or ``.part``): the run that wrote the file."""
-    run, sep, _seq = path.name.rsplit(".", 1)[0].rpartition("-")
+    """The run id of ``<run id>-<n>.jsonl`` (or ``.part``, ``.warc.gz``): the run that wrote the file."""
+    name = path.name
+    for suffix in (".warc.gz.part", ".warc.gz"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)] + ".x"
+    run, sep, _seq = name.rsplit(".", 1)[0].rpartition("-")
     return run if sep else ""
 
 

@@ -27,6 +27,7 @@ from pipelines.storage.manifest import Manifest
 from pipelines.storage.naming import day_dir, file_stem, run_id
 from pipelines.storage.recovery import recover
 from pipelines.storage.safefs import clean_stale_temps, touch_probe
+from pipelines.storage import signals as storage_signals
 from pipelines.storage.sealed import COMMIT_EVERY, SEAL_EVERY_ITEMS, SEAL_EVERY_SECONDS, SealedFile
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ class StoragePipeline:
         """Build the pipeline from ``AUTONEWS_OUTPUT_DIR`` and the sealing settings."""
         pipeline = cls(crawler)
         crawler.signals.connect(pipeline.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(pipeline.commit_requested, signal=storage_signals.commit_requested)
         return pipeline
 
     @property
@@ -167,6 +169,16 @@ class StoragePipeline:
             sealed.sync()
         self.store.commit()
         self.uncommitted = 0
+        self.crawler.signals.send_catch_log(storage_signals.state_committed)
+
+    def commit_requested(self) -> None:
+        """Commit now because another component asked (:data:`pipelines.storage.signals.commit_requested`)."""
+        if self.broken:
+            return
+        try:
+            self.commit()
+        except OSError as exc:
+            self.fail(exc)
 
     def seal(self, key: tuple[str, str]) -> None:
         """Seal one file: fsync, commit the state, publish it as ``.jsonl``, then list it in the manifest.
@@ -179,6 +191,7 @@ class StoragePipeline:
         sealed.close()
         self.store.commit()
         self.uncommitted = 0
+        self.crawler.signals.send_catch_log(storage_signals.state_committed)
         path = sealed.publish()
         if path is not None:
             self.manifest.append([path])
