@@ -177,14 +177,15 @@ AUTONEWS_REDIS_LOCK_TOKEN = ""
 # Every DNS answer is checked at connection time: no fetch of a non-public address unless allowed.
 TWISTED_DNS_RESOLVER = "crawler.security.resolver.SafeResolver"
 # http(s) only: file://, data:, ftp:// and s3:// links are never fetched (file:// would also ignore
-# DOWNLOAD_MAXSIZE). The http(s) handler is named so that the resolver above is the one used.
+# DOWNLOAD_MAXSIZE). The http(s) handler is named so that the resolver above is the one used; it is Scrapy's HTTP/1.1
+# handler without a shutdown race that logged AlreadyCalledError (crawler/downloader/handler.py).
 DOWNLOAD_HANDLERS = {
     "file": None,
     "data": None,
     "ftp": None,
     "s3": None,
-    "http": "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler",
-    "https": "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler",
+    "http": "crawler.downloader.handler.HTTPDownloadHandler",
+    "https": "crawler.downloader.handler.HTTPDownloadHandler",
 }
 # Host names, IP addresses or CIDR networks that may be fetched although they are not public
 # (loopback, private, link-local...): comma-separated; empty = public addresses only.
