@@ -63,8 +63,12 @@ class Entry(ManifestEntry):
     JSON line it is (``entry["seq"]``, ``entry.as_dict()``)."""
 
     def as_dict(self) -> dict[str, Any]:
-        """The line's fields as a dict (the manifest line's JSON object)."""
-        return asdict(self)
+        """The line's fields as a dict (the manifest line's JSON object: ``kind`` only when it is not articles,
+        as the line is written)."""
+        fields = asdict(self)
+        if fields.get("kind") == ARTICLES:
+            del fields["kind"]
+        return fields
 
     def __getitem__(self, field: str) -> Any:
         """``entry["file"]``: the manifest line's field (KeyError for a name it does not have)."""
