@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.benchmarks.backfill_server import RangeServer
-from tests.benchmarks.backfill_warc import FORMAT_VERSION, MONTH, generate, load_articles
+from tests.benchmarks.backfill_warc import FORMAT_VERSION, MONTH, generate, load_articles, registry_yaml
 from tests.benchmarks.throughput_measure import Measured, run_measured
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,12 +110,13 @@ def prepare(bench: Path, cache: Path, python: Path, size_mb: int, files: int) ->
     matches: dict[str, str] = json.loads(found.stdout)
     root = cache / f"warc-v{FORMAT_VERSION}-{size_mb}mb-{files}f"
     facts_file = root / "facts.json"
-    if facts_file.exists():
-        facts = json.loads(facts_file.read_text(encoding="utf-8"))
-        if facts.get("version") == FORMAT_VERSION:
-            return root, facts
-    print(f"generating {size_mb} MB of WARC in {root} ...", file=sys.stderr)
-    return root, generate(bench, load_articles(bench, matches), root, size_mb, files)
+    facts = json.loads(facts_file.read_text(encoding="utf-8")) if facts_file.exists() else {}
+    if facts.get("version") != FORMAT_VERSION:
+        print(f"generating {size_mb} MB of WARC in {root} ...", file=sys.stderr)
+        facts = generate(bench, load_articles(bench, matches), root, size_mb, files)
+    # the hosts of the articles placed in the files (fewer than the pages in a small run)
+    (root / "registry.yaml").write_text(registry_yaml(facts["article_urls"]), encoding="utf-8")
+    return root, facts
 
 
 def window_of(server: RangeServer) -> float:
@@ -153,13 +154,15 @@ def count_articles(output: Path) -> int:
     return total
 
 
-def run_autonews(server: RangeServer, facts: dict, root: Path, autonews: Path, work: Path) -> Row:
+def run_autonews(server: RangeServer, facts: dict, root: Path, autonews: Path, work: Path,
+                 settings: list[str]) -> Row:
     """``autonews backfill --cc-news`` over the served month into a fresh output."""
     output = work / "autonews-output"
     year, month = MONTH
     cmd = [str(autonews), "backfill", "--cc-news", "--from", f"{year:04d}-{month:02d}-01",
            "--to", f"{year:04d}-{month:02d}-{LAST_DAY:02d}", "--sources", str(root / "registry.yaml"), "--output", str(output),
-           "-s", f"AUTONEWS_CC_NEWS_URL={server.base_url}", "-s", "AUTONEWS_PRIVATE_HOSTS=127.0.0.1"]
+           "-s", f"AUTONEWS_CC_NEWS_URL={server.base_url}", "-s", "AUTONEWS_PRIVATE_HOSTS=127.0.0.1",
+           *(flag for setting in settings for flag in ("-s", setting))]
     measured = run_measured(cmd, cwd=work)
     window = window_of(server)
     note = "" if measured.returncode == 0 else f"exit {measured.returncode}: {measured.err.strip()[-400:]}"
@@ -219,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     """Generate (or reuse) the month, serve it, run the contenders, print the table and the verdict."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mb", type=int, default=200, help="gzipped WARC bytes to generate, MB (default 200)")
-    parser.add_argument("--files", type=int, default=4, help="WARC files the month is split into (default 4)")
+    parser.add_argument("--files", type=int, default=2, help="WARC files the month is split into (default 2: as many as "
+                        "autonews and fundus read at once here; a CC-NEWS file is ~1 GB)")
     parser.add_argument("--bench", type=Path, default=default_bench(), help="../shared/bench")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "autonews-bench",
                         help="where the generated WARC files and fundus' environment live")
@@ -229,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="fundus' worker processes (default: one per core, fundus' own default)")
     parser.add_argument("--only", action="append", choices=("scan", "autonews", "fundus"),
                         help="run only these contenders (repeatable)")
+    parser.add_argument("-s", dest="settings", metavar="NAME=VALUE", action="append", default=[],
+                        help="an autonews setting for its run (repeatable), e.g. AUTONEWS_BACKFILL_JITTER=0")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
     only = set(args.only or ("scan", "autonews", "fundus"))
@@ -244,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             scan = run_scan(server, facts)
         if "autonews" in only:
             if args.autonews.exists():
-                ours = run_autonews(server, facts, root, args.autonews, Path(work))
+                ours = run_autonews(server, facts, root, args.autonews, Path(work), args.settings)
             else:
                 print(f"no autonews script at {args.autonews}: its column is skipped", file=sys.stderr)
         if "fundus" in only:
