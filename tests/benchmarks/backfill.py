@@ -154,19 +154,18 @@ def count_articles(output: Path) -> int:
     return total
 
 
-def run_autonews(server: RangeServer, facts: dict, root: Path, autonews: Path, work: Path,
-                 settings: list[str]) -> Row:
-    """``autonews backfill --cc-news`` over the served month into a fresh output."""
-    output = work / "autonews-output"
+def run_autonews(server: RangeServer, facts: dict, registry: Path, autonews: Path, output: Path,
+                 settings: list[str], name: str = "autonews backfill") -> Row:
+    """``autonews backfill --cc-news`` over the served month into a fresh ``output``."""
     year, month = MONTH
     cmd = [str(autonews), "backfill", "--cc-news", "--from", f"{year:04d}-{month:02d}-01",
-           "--to", f"{year:04d}-{month:02d}-{LAST_DAY:02d}", "--sources", str(root / "registry.yaml"), "--output", str(output),
+           "--to", f"{year:04d}-{month:02d}-{LAST_DAY:02d}", "--sources", str(registry), "--output", str(output),
            "-s", f"AUTONEWS_CC_NEWS_URL={server.base_url}", "-s", "AUTONEWS_PRIVATE_HOSTS=127.0.0.1",
            *(flag for setting in settings for flag in ("-s", setting))]
-    measured = run_measured(cmd, cwd=work)
+    measured = run_measured(cmd, cwd=output.parent)
     window = window_of(server)
     note = "" if measured.returncode == 0 else f"exit {measured.returncode}: {measured.err.strip()[-400:]}"
-    return Row("autonews backfill", measured, count_articles(output) if output.exists() else 0, window,
+    return Row(name, measured, count_articles(output) if output.exists() else 0, window,
                facts["records"], note)
 
 
@@ -231,35 +230,48 @@ def main(argv: list[str] | None = None) -> int:
                         help="the autonews script to measure (default: the one beside this Python)")
     parser.add_argument("--fundus-processes", type=int, default=os.cpu_count() or 1,
                         help="fundus' worker processes (default: one per core, fundus' own default)")
-    parser.add_argument("--only", action="append", choices=("scan", "autonews", "fundus"),
+    parser.add_argument("--only", action="append", choices=("scan", "autonews", "scan-only", "fundus"),
                         help="run only these contenders (repeatable)")
     parser.add_argument("-s", dest="settings", metavar="NAME=VALUE", action="append", default=[],
                         help="an autonews setting for its run (repeatable), e.g. AUTONEWS_BACKFILL_JITTER=0")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
-    only = set(args.only or ("scan", "autonews", "fundus"))
+    only = set(args.only or ("scan", "autonews", "scan-only", "fundus"))
     args.cache.mkdir(parents=True, exist_ok=True)
     python = fundus_python(args.cache)
     root, facts = prepare(args.bench, args.cache, python, args.size_mb, args.files)
     print(f"{len(facts['files'])} WARC files, {facts['bytes'] / 1e6:.0f} MB gzipped, {facts['records']:,} records, "
           f"{facts['articles']} registry articles ({100 * facts['articles'] / facts['records']:.2f} %) of "
           f"{len(facts['publishers'])} fundus publishers; load average before: {os.getloadavg()[0]:.2f}")
-    scan = ours = fundus = None
+    scan = ours = fundus = extra = None
     with RangeServer(root) as server, tempfile.TemporaryDirectory(prefix="autonews-backfill-bench-") as work:
         if "scan" in only:
             scan = run_scan(server, facts)
         if "autonews" in only:
             if args.autonews.exists():
-                ours = run_autonews(server, facts, root, args.autonews, Path(work), args.settings)
+                ours = run_autonews(server, facts, root / "registry.yaml", args.autonews, Path(work) / "output",
+                                    args.settings)
             else:
                 print(f"no autonews script at {args.autonews}: its column is skipped", file=sys.stderr)
+        if "scan-only" in only and args.autonews.exists():
+            # diagnostic: the same run with a registry whose one host is in no record: autonews' scanning
+            # alone (reader threads, HTTP, header checks), without extraction competing for the cores
+            registry = Path(work) / "no-hosts.yaml"
+            registry.write_text("sources:\n  - name: elsewhere\n    start_urls: ['https://no-such-host.example/']\n",
+                                encoding="utf-8")
+            extra = run_autonews(server, facts, registry, args.autonews, Path(work) / "scan-only-output",
+                                 args.settings, name="autonews, no record kept (diagnostic)")
         if "fundus" in only:
             fundus = run_fundus(server, facts, python, args.fundus_processes)
-    rows = [row for row in (scan, ours, fundus) if row is not None]
+    rows = [row for row in (scan, ours, extra, fundus) if row is not None]
     print(table(rows))
     for row in rows:
         others = row.measured.others_cpu if row.measured else 0.0
-        print(f"  {row.name}: other processes on the machine used {others:.1f} CPU s meanwhile"
+        split = ""
+        if row.measured:
+            main_cpu = row.measured.sampler.cpu.get(row.measured.sampler.pid, 0.0)
+            split = f"CPU s: main process {main_cpu:.1f}, its children {row.measured.tree_cpu - main_cpu:.1f}; "
+        print(f"  {row.name}: {split}other processes on the machine used {others:.1f} CPU s meanwhile"
               f"{'; ' + row.note if row.note else ''}")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     checks = verdict(scan, ours, fundus)
