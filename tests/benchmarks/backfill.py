@@ -274,6 +274,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {row.name}: {split}other processes on the machine used {others:.1f} CPU s meanwhile"
               f"{'; ' + row.note if row.note else ''}")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
+    if scan is not None and extra is not None and scan.scan_rate:
+        print(f"info autonews' reader alone (no record kept) scans at {extra.scan_rate / scan.scan_rate:.2f}x "
+              "the bare loop's records/s (not a target: it shows what extraction takes from the scan)")
+    if ours is not None and fundus is not None and ours.measured and fundus.measured:
+        ours_cpu = ours.measured.tree_cpu / max(ours.articles, 1)
+        their_cpu = fundus.measured.tree_cpu / max(fundus.articles, 1)
+        print(f"info CPU per article, whole tree: autonews {1000 * ours_cpu:.0f} ms, fundus {1000 * their_cpu:.0f} ms")
     checks = verdict(scan, ours, fundus)
     for line, held in checks:
         print(f"{'ok  ' if held else 'MISS'} {line}")
