@@ -45,7 +45,7 @@ from tests.benchmarks.throughput_measure import Measured, run_measured
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNDUS_VERSION = "0.5.7"
-FUNDUS_PINS = ("curl-cffi<0.16", "psutil")
+FUNDUS_PINS = ("curl-cffi<0.16",)
 """fundus 0.5.7 imports ``curl_cffi.requests.impersonate.normalize_browser_type``, gone in curl-cffi 0.16."""
 FUNDUS_SCRIPT = Path(__file__).with_name("backfill_fundus.py")
 LAST_DAY = calendar.monthrange(*MONTH)[1]
