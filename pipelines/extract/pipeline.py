@@ -19,13 +19,16 @@ from pipelines.analysis import analyse_page, analysis_plan, article_declared_lan
 from pipelines.extract.dates import after
 from pipelines.extract.limits import MIN_TEXT_CHARS
 from pipelines.items import Article, ExtractedPage, PageItem
-from pipelines.pool import cpu_pool
+from pipelines.extract.bounds import PageRefused
+from pipelines.pool import TaskFailed, cpu_pool
+from pipelines.stats import count_error
 from pipelines.sanitize import clean_value
 
 
 #: What extraction finds that the article keeps as it is.
 CONTENT_FIELDS = tuple(f.name for f in fields_of(ExtractedPage)
-                       if f.name not in ("published", "published_from", "declared_languages", "flags", "amp_canonical"))
+                       if f.name not in ("published", "published_from", "declared_languages", "flags", "amp_canonical",
+                                         "bounded"))
 
 
 def _amp_target(page: PageItem, canonical: str | None) -> str | None:
@@ -100,11 +103,19 @@ class ExtractPipeline:
         fetching; the article carries the analysis of its text that the later stages asked for."""
         body, page.body = page.body, b""  # the raw HTML never travels further (nor into a DropItem log line)
         analyse = partial(analyse_page, min_chars=self.min_chars, plan=analysis_plan(self.crawler))
-        found = await cpu_pool(self.crawler).run(analyse, body, page.url, page.encoding, page.content_languages)
+        try:
+            found = await cpu_pool(self.crawler).run(analyse, body, page.url, page.encoding, page.content_languages)
+        except (PageRefused, TaskFailed) as exc:
+            # too deep to parse whole, over AUTONEWS_PAGE_TIMEOUT, or its worker died twice: an error, never
+            # a silent "not an article" (and never stored, so never marked seen)
+            count_error(self.stats, exc.label, page.source)
+            raise DropItem(f"{exc}: {page.url}") from None
         if found is None:
             self.stats.inc_value("autonews/not_article")
             raise DropItem(f"not an article: {page.url}")
         self.stats.inc_value("autonews/extracted")
+        for bound in found.fields.bounded:
+            self.stats.inc_value(f"autonews/bounded/{bound}")
         article = to_article(page, found.fields)
         article.analysis = found.analysis
         return article

@@ -1,0 +1,96 @@
+"""Bounds on what one page may cost: parse deep pages without losing their text, refuse what cannot be
+parsed whole, and flatten the inline-tag floods that make lxml's XPath superlinear.
+
+libxml2 stops at 256 levels of nesting (2,048 with ``huge_tree``) and silently drops what lies deeper, so a
+page nested deeper than that would be judged on its shallow part ("not an article"). Pages are parsed with
+``huge_tree``; one that still reaches the parser's limit, or is deeper than ``MAX_DEPTH`` (deeper trees make
+trafilatura's recursive steps slow), is refused with :class:`PageRefused` ``too_deep``, which the extraction
+stage counts as an error.
+
+trafilatura strips inline tags (``span``, ``b``, ``a``...) and libxml2 leaves the text they held as adjacent
+text nodes; its XPath ``text()`` then costs time roughly cubic in their number (6,000 of them: 2 s, 24,000:
+100 s). An element with more than ``MAX_INLINE_CHILDREN`` inline children (no normal paragraph has a hundred
+links or bold words) is flattened first: its inline descendants stripped and its text made one node, which
+trafilatura would have done anyway as far as the text goes.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from lxml import etree
+from lxml.html import HtmlElement, HTMLParser
+
+MAX_DEPTH = 1000
+"""Deeper pages are refused (``too_deep``); libxml2 with ``huge_tree`` stops at 2,048 levels."""
+PARSER_DEPTH_LIMIT = 2048
+"""libxml2's nesting limit with ``huge_tree``: a tree this deep lost what was below it."""
+MAX_INLINE_CHILDREN = 200
+"""An element with more inline children than this is flattened (``flatten_inline_floods``)."""
+# tags trafilatura strips or renames to formatting it then strips, when text is all it keeps
+INLINE_TAGS = frozenset({"a", "abbr", "acronym", "b", "bdi", "bdo", "big", "cite", "code", "data", "del", "dfn", "em",
+                         "font", "i", "ins", "kbd", "mark", "q", "s", "samp", "small", "span", "strike", "strong",
+                         "sub", "sup", "time", "tt", "u", "var"})
+
+# trafilatura's parser (trafilatura.utils.HTML_PARSER) with huge_tree: no 256-level cut, no 10 MB text-node cut
+HUGE_PARSER = HTMLParser(collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True,
+                         remove_pis=True, huge_tree=True)
+
+
+class PageRefused(Exception):
+    """A page extraction will not process, with the error label the extraction stage counts it under."""
+
+    def __init__(self, label: str, detail: str = "") -> None:
+        super().__init__(label, detail)
+        self.label = label
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.detail}" if self.detail else self.label
+
+
+@contextmanager
+def huge_tree_parsing() -> Iterator[None]:
+    """Make ``trafilatura.utils.load_html`` parse with ``HUGE_PARSER`` (its repairs and checks stay its own)."""
+    import trafilatura.utils as tu
+
+    saved, tu.HTML_PARSER = tu.HTML_PARSER, HUGE_PARSER
+    try:
+        yield
+    finally:
+        tu.HTML_PARSER = saved
+
+
+def tree_depth(tree: HtmlElement) -> int:
+    """Levels of element nesting under and including ``tree``, without recursion (linear)."""
+    deepest = 0
+    stack: list[tuple[HtmlElement, int]] = [(tree, 1)]
+    while stack:
+        element, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in element)
+    return deepest
+
+
+def check_depth(tree: HtmlElement, limit: int = MAX_DEPTH) -> None:
+    """Raise :class:`PageRefused` ``too_deep`` when ``tree`` is nested deeper than ``limit`` or was cut by the
+    parser's own limit."""
+    depth = tree_depth(tree)
+    if depth > limit or depth >= PARSER_DEPTH_LIMIT:
+        raise PageRefused("too_deep", f"{depth} levels of nesting (at most {limit})")
+
+
+def flatten_inline_floods(tree: HtmlElement, limit: int = MAX_INLINE_CHILDREN) -> int:
+    """Flatten every element of ``tree`` with more than ``limit`` inline children; return how many were.
+
+    Flattening strips the element's inline descendants (their text stays) and joins its text into one
+    node (``elem.text = elem.text``: libxml2 would keep the stripped tags' texts as adjacent nodes).
+    """
+    floods = [element for element in tree.iter()
+              if sum(1 for child in element if isinstance(child.tag, str) and child.tag in INLINE_TAGS) > limit]
+    for element in floods:
+        etree.strip_tags(element, *INLINE_TAGS)
+        element.text = element.text
+        for child in element:
+            child.tail = child.tail
+    return len(floods)
