@@ -61,23 +61,17 @@ def huge_tree_parsing() -> Iterator[None]:
         tu.HTML_PARSER = saved
 
 
-def tree_depth(tree: HtmlElement) -> int:
-    """Levels of element nesting under and including ``tree``, without recursion (linear)."""
-    deepest = 0
-    stack: list[tuple[HtmlElement, int]] = [(tree, 1)]
-    while stack:
-        element, depth = stack.pop()
-        deepest = max(deepest, depth)
-        stack.extend((child, depth + 1) for child in element)
-    return deepest
+def deeper_than(tree: HtmlElement, levels: int) -> bool:
+    """Whether an element of ``tree`` lies more than ``levels`` levels below it (in libxml2: time linear in
+    the number of elements times their depth, which the parser bounds)."""
+    return bool(tree.xpath(f"boolean(.//*[ancestor::*[{levels}]])"))
 
 
 def check_depth(tree: HtmlElement, limit: int = MAX_DEPTH) -> None:
-    """Raise :class:`PageRefused` ``too_deep`` when ``tree`` is nested deeper than ``limit`` or was cut by the
-    parser's own limit."""
-    depth = tree_depth(tree)
-    if depth > limit or depth >= PARSER_DEPTH_LIMIT:
-        raise PageRefused("too_deep", f"{depth} levels of nesting (at most {limit})")
+    """Raise :class:`PageRefused` ``too_deep`` when ``tree`` is nested deeper than ``limit`` levels (the
+    parser's own cut lies deeper still)."""
+    if deeper_than(tree, min(limit, PARSER_DEPTH_LIMIT - 1)):
+        raise PageRefused("too_deep", f"nested more than {limit} levels deep")
 
 
 def flatten_inline_floods(tree: HtmlElement, limit: int = MAX_INLINE_CHILDREN) -> int:
@@ -86,7 +80,9 @@ def flatten_inline_floods(tree: HtmlElement, limit: int = MAX_INLINE_CHILDREN) -
     Flattening strips the element's inline descendants (their text stays) and joins its text into one
     node (``elem.text = elem.text``: libxml2 would keep the stripped tags' texts as adjacent nodes).
     """
-    floods = [element for element in tree.iter()
+    # elements with many children of any kind found by libxml2 (count(a|b|...) would be a quadratic union)
+    crowded = tree.xpath(f"descendant-or-self::*[count(*) > {int(limit)}]")
+    floods = [element for element in crowded
               if sum(1 for child in element if isinstance(child.tag, str) and child.tag in INLINE_TAGS) > limit]
     for element in floods:
         etree.strip_tags(element, *INLINE_TAGS)
