@@ -62,15 +62,15 @@ def repeated_tags(size: int) -> str:
 
 
 def deep_nesting(size: int) -> str:
-    """Text at the bottom of ``size`` / 11 nested <div>s (100k deep at 1.1 MB)."""
-    depth = max(300, size // 11)
+    """Text at the bottom of ``size`` / 10 nested <div>s (100k deep at 1 MB)."""
+    depth = max(300, size // 10)
     return _page("<div>" * depth + "<p>" + _repeat("Deep text in the bottom paragraph of the article. ", 600)
                  + "</p>" + "</div>" * depth)
 
 
 def deep_unclosed(size: int) -> str:
     """``size`` / 5 unclosed <div>s, then the text."""
-    depth = max(300, size // 5)
+    depth = max(300, size // 5)  # 200k deep at 1 MB
     return _page("<div>" * depth + "<p>" + _repeat("Deep text in the bottom paragraph of the article. ", 600)
                  + "</p>")
 
@@ -116,7 +116,7 @@ def entity_flood(size: int) -> str:
 
 
 def many_lines(size: int) -> str:
-    """One <pre> of ``size`` / 40 short lines: the line-by-line steps."""
+    """One paragraph of ``size`` / 30 short lines (<br> and a newline each): the line-by-line steps."""
     return _page("<p>" + _repeat("Line of text about cars.<br>\n", size) + "</p>")
 
 
