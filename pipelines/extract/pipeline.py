@@ -83,6 +83,8 @@ def to_article(page: PageItem, fields: ExtractedPage) -> Article:
 class ExtractPipeline:
     """Turns a :class:`PageItem` into an :class:`Article`; drops pages that are not articles."""
 
+    task = staticmethod(analyse_page)  # what runs in the pool (a test's subclass may slow it down)
+
     def __init__(self, crawler: Crawler, min_chars: int = MIN_TEXT_CHARS) -> None:
         self.crawler = crawler
         self.min_chars = min_chars
@@ -102,7 +104,7 @@ class ExtractPipeline:
         """Extract in the crawl's process pool (inline with ``AUTONEWS_POOL_PROCESSES=0``), so the reactor keeps
         fetching; the article carries the analysis of its text that the later stages asked for."""
         body, page.body = page.body, b""  # the raw HTML never travels further (nor into a DropItem log line)
-        analyse = partial(analyse_page, min_chars=self.min_chars, plan=analysis_plan(self.crawler))
+        analyse = partial(self.task, min_chars=self.min_chars, plan=analysis_plan(self.crawler))
         try:
             found = await cpu_pool(self.crawler).run(analyse, body, page.url, page.encoding, page.content_languages)
         except (PageRefused, TaskFailed) as exc:
