@@ -6,9 +6,12 @@ import asyncio
 import json
 import os
 import random
+import re
 import signal
+import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -17,7 +20,6 @@ import pytest
 from pipelines.pool import CpuPool, TaskFailed
 from tests.conftest import REPO, autonews_cmd
 
-FIXTURES = REPO / "tests" / "fixtures" / "pages"
 
 
 def square(x: int) -> int:
@@ -87,19 +89,21 @@ def distinct_pages(directory: Path, count: int) -> list[Path]:
 
 
 def run_scrape(tmp_path: Path, pages: list[Path], *extra: str,
-               during: threading.Thread | None = None) -> tuple[int, str, str]:
+               during: Callable[[psutil.Popen], None] | None = None) -> tuple[int, str, str]:
     """``autonews scrape`` of ``pages`` (records to out.jsonl); the exit status, stderr and the log."""
     log = tmp_path / "scrape.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO)}
     env.pop("SCRAPY_SETTINGS_MODULE", None)
     proc = psutil.Popen([*autonews_cmd(), "scrape", *map(str, pages), "-o", str(tmp_path / "out.jsonl"),
                          "--log-file", str(log), "-s", "AUTONEWS_POOL_PROCESSES=1", *extra],
-                        cwd=tmp_path, env=env, stderr=__import__("subprocess").PIPE, text=True)
+                        cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
     if during is not None:
-        during.args = (proc,)  # type: ignore[attr-defined]
-        during._args = (proc,)  # type: ignore[attr-defined]
-        during.start()
-    _, err = proc.communicate(timeout=240)
+        threading.Thread(target=during, args=(proc,), daemon=True).start()
+    try:
+        _, err = proc.communicate(timeout=240)
+    finally:
+        for child in [*proc.children(recursive=True), proc] if proc.poll() is None else []:
+            child.kill()  # a hang (the test failing) leaves no crawl or worker behind
     return proc.returncode, err, log.read_text(encoding="utf-8")
 
 
@@ -122,13 +126,13 @@ def kill_workers(proc: psutil.Popen, kills: int = 4) -> None:
 def summary(stderr: str) -> tuple[int, int, int, int]:
     """(articles, pages, not articles, errors) from scrape's summary line."""
     line = next(x for x in stderr.splitlines() if "page(s) gave an article" in x)
-    numbers = [int(n) for n in __import__("re").findall(r"\d+", line)]
+    numbers = [int(n) for n in re.findall(r"\d+", line)]
     return numbers[0], numbers[1], numbers[2], numbers[3]
 
 
 def test_killed_workers_are_counted_as_errors_and_the_other_pages_written(tmp_path: Path) -> None:
     pages = distinct_pages(tmp_path, 10)
-    code, err, log = run_scrape(tmp_path, pages, during=threading.Thread(target=kill_workers, daemon=True))
+    code, err, log = run_scrape(tmp_path, pages, during=kill_workers)
     assert code == 1, err
     written, total, not_articles, errors = summary(err)
     assert total == len(pages)
