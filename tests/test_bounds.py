@@ -107,3 +107,13 @@ def test_deep_pages_are_parsed_or_counted_too_deep_through_the_cli(tmp_path: Pat
     assert result.returncode == 1
     assert "not articles: 0, errors: 1" in result.stderr
     assert "'autonews/errors/too_deep': 1" in log.read_text(encoding="utf-8")
+
+
+def test_dropping_a_flood_of_comment_threads_is_linear() -> None:
+    from pipelines.extract.comments import drop_comment_sections
+
+    def page(n: int) -> str:
+        return _page("<p>" + "Article text. " * 5000 + "</p>" + _repeat('<div class="comment">Nice car.</div>', n))
+
+    ok, ratio = grows_linearly(page, lambda html: drop_comment_sections(parse_html(html)), 20_000)
+    assert ok, f"8x the comments took {ratio:.0f}x the time"
