@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from lxml import etree
 from lxml.html import HtmlElement, HTMLParser
 
 MAX_DEPTH = 1000
@@ -78,15 +77,31 @@ def flatten_inline_floods(tree: HtmlElement, limit: int = MAX_INLINE_CHILDREN) -
     """Flatten every element of ``tree`` with more than ``limit`` inline children; return how many were.
 
     Flattening strips the element's inline descendants (their text stays) and joins its text into one
-    node (``elem.text = elem.text``: libxml2 would keep the stripped tags' texts as adjacent nodes).
+    node per gap between the children it keeps (libxml2 would keep the stripped tags' texts as adjacent nodes).
     """
     # elements with many children of any kind found by libxml2 (count(a|b|...) would be a quadratic union)
     crowded = tree.xpath(f"descendant-or-self::*[count(*) > {int(limit)}]")
     floods = [element for element in crowded
               if sum(1 for child in element if isinstance(child.tag, str) and child.tag in INLINE_TAGS) > limit]
     for element in floods:
-        etree.strip_tags(element, *INLINE_TAGS)
-        element.text = element.text
-        for child in element:
-            child.tail = child.tail
+        _flatten(element)
     return len(floods)
+
+
+def _flatten(element: HtmlElement) -> None:
+    """Replace ``element``'s inline children by their text, joined in Python into one text node per gap
+    between the children it keeps. (``etree.strip_tags`` would merge each stripped tag's text into the
+    previous node in turn, copying the growing text every time: quadratic.)"""
+    gaps: list[list[str]] = [[element.text or ""]]  # the text before the first kept child, after each
+    kept: list[HtmlElement] = []
+    for child in list(element):
+        if isinstance(child.tag, str) and child.tag in INLINE_TAGS:
+            gaps[-1] += ["".join(child.itertext()), child.tail or ""]
+            child.tail = None
+            element.remove(child)
+        else:
+            kept.append(child)
+            gaps.append([child.tail or ""])
+    element.text = "".join(gaps[0])
+    for child, gap in zip(kept, gaps[1:]):
+        child.tail = "".join(gap)
