@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from pipelines.extract.bounds import flatten_inline_floods
 from pipelines.extract.html import parse_html
 from pipelines.extract.text import _is_teaser_tag, clean_text
@@ -117,3 +119,13 @@ def test_dropping_a_flood_of_comment_threads_is_linear() -> None:
 
     ok, ratio = grows_linearly(page, lambda html: drop_comment_sections(parse_html(html)), 20_000)
     assert ok, f"8x the comments took {ratio:.0f}x the time"
+
+
+def test_a_page_of_too_many_paragraphs_is_refused_with_its_reason() -> None:
+    from pipelines.extract.article import extract_article
+    from pipelines.extract.bounds import MAX_PARAGRAPHS, PageRefused
+
+    paragraph = "<p>Sales rose by a tenth in the quarter, led by the compact model line.</p>"
+    with pytest.raises(PageRefused) as refused:
+        extract_article(_page(paragraph * (MAX_PARAGRAPHS + 1)), "https://x.example/a")
+    assert refused.value.label == "too_many_paragraphs"

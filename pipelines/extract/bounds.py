@@ -1,5 +1,5 @@
 """Bounds on what one page may cost: parse deep pages without losing their text, refuse what cannot be
-parsed whole, and flatten the inline-tag floods that make lxml's XPath superlinear.
+parsed whole or has more paragraphs than trafilatura handles in time, and flatten the inline-tag floods that make lxml's XPath superlinear.
 
 libxml2 stops at 256 levels of nesting (2,048 with ``huge_tree``) and silently drops what lies deeper, so a
 page nested deeper than that would be judged on its shallow part ("not an article"). Pages are parsed with
@@ -24,6 +24,9 @@ MAX_DEPTH = 1000
 """Deeper pages are refused (``too_deep``); libxml2 with ``huge_tree`` stops at 2,048 levels."""
 PARSER_DEPTH_LIMIT = 2048
 """libxml2's nesting limit with ``huge_tree``: a tree this deep lost what was below it."""
+MAX_PARAGRAPHS = 20_000
+"""Pages with more <p> are refused (``too_many_paragraphs``): trafilatura's main loop is quadratic in them
+(13k: 3 s, 53k: 17 s), and no article has a tenth as many."""
 MAX_INLINE_CHILDREN = 200
 """An element with more inline children than this is flattened (``flatten_inline_floods``)."""
 # tags trafilatura strips or renames to formatting it then strips, when text is all it keeps
@@ -71,6 +74,13 @@ def check_depth(tree: HtmlElement, limit: int = MAX_DEPTH) -> None:
     parser's own cut lies deeper still)."""
     if deeper_than(tree, min(limit, PARSER_DEPTH_LIMIT - 1)):
         raise PageRefused("too_deep", f"nested more than {limit} levels deep")
+
+
+def check_paragraphs(tree: HtmlElement, limit: int = MAX_PARAGRAPHS) -> None:
+    """Raise :class:`PageRefused` ``too_many_paragraphs`` when ``tree`` has more than ``limit`` <p>."""
+    count = int(tree.xpath("count(.//p)"))
+    if count > limit:
+        raise PageRefused("too_many_paragraphs", f"{count:,} paragraphs (at most {limit:,})")
 
 
 def flatten_inline_floods(tree: HtmlElement, limit: int = MAX_INLINE_CHILDREN) -> int:
