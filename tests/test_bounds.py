@@ -129,3 +129,13 @@ def test_a_page_of_too_many_paragraphs_is_refused_with_its_reason() -> None:
     with pytest.raises(PageRefused) as refused:
         extract_article(_page(paragraph * (MAX_PARAGRAPHS + 1)), "https://x.example/a")
     assert refused.value.label == "too_many_paragraphs"
+
+
+def test_a_link_farm_of_too_many_elements_is_refused_with_its_reason() -> None:
+    from pipelines.extract.article import extract_article
+    from pipelines.extract.bounds import MAX_ELEMENTS, PageRefused
+
+    with pytest.raises(PageRefused) as refused:
+        extract_article(_page("<ul>" + '<li><a href="/a">Related</a></li>' * (MAX_ELEMENTS // 2) + "</ul>"),
+                        "https://x.example/a")
+    assert refused.value.label == "too_many_elements"

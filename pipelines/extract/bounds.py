@@ -1,5 +1,5 @@
 """Bounds on what one page may cost: parse deep pages without losing their text, refuse what cannot be
-parsed whole or has more paragraphs than trafilatura handles in time, and flatten the inline-tag floods that make lxml's XPath superlinear.
+parsed whole or has more paragraphs or elements than trafilatura handles in time, and flatten the inline-tag floods that make lxml's XPath superlinear.
 
 libxml2 stops at 256 levels of nesting (2,048 with ``huge_tree``) and silently drops what lies deeper, so a
 page nested deeper than that would be judged on its shallow part ("not an article"). Pages are parsed with
@@ -27,6 +27,9 @@ PARSER_DEPTH_LIMIT = 2048
 MAX_PARAGRAPHS = 20_000
 """Pages with more <p> are refused (``too_many_paragraphs``): trafilatura's main loop is quadratic in them
 (13k: 3 s, 53k: 17 s), and no article has a tenth as many."""
+MAX_ELEMENTS = 50_000
+"""Pages with more elements are refused (``too_many_elements``): trafilatura's passes cost ~0.2 ms per
+element (a 50,000-element link farm: 9 s), and the 181 benchmark pages have at most 1,600."""
 MAX_INLINE_CHILDREN = 200
 """An element with more inline children than this is flattened (``flatten_inline_floods``)."""
 # tags trafilatura strips or renames to formatting it then strips, when text is all it keeps
@@ -76,11 +79,15 @@ def check_depth(tree: HtmlElement, limit: int = MAX_DEPTH) -> None:
         raise PageRefused("too_deep", f"nested more than {limit} levels deep")
 
 
-def check_paragraphs(tree: HtmlElement, limit: int = MAX_PARAGRAPHS) -> None:
-    """Raise :class:`PageRefused` ``too_many_paragraphs`` when ``tree`` has more than ``limit`` <p>."""
+def check_size(tree: HtmlElement, paragraphs: int = MAX_PARAGRAPHS, elements: int = MAX_ELEMENTS) -> None:
+    """Raise :class:`PageRefused` ``too_many_paragraphs`` when ``tree`` has more than ``paragraphs`` <p>,
+    ``too_many_elements`` when it has more than ``elements`` elements."""
     count = int(tree.xpath("count(.//p)"))
-    if count > limit:
-        raise PageRefused("too_many_paragraphs", f"{count:,} paragraphs (at most {limit:,})")
+    if count > paragraphs:
+        raise PageRefused("too_many_paragraphs", f"{count:,} paragraphs (at most {paragraphs:,})")
+    count = int(tree.xpath("count(.//*)"))
+    if count > elements:
+        raise PageRefused("too_many_elements", f"{count:,} elements (at most {elements:,})")
 
 
 def flatten_inline_floods(tree: HtmlElement, limit: int = MAX_INLINE_CHILDREN) -> int:
