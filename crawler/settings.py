@@ -24,6 +24,7 @@ from crawler.backfill.progress import COMMIT_SECONDS
 from pipelines.storage.warcarchive import MAX_BYTES as WARC_MAX_BYTES
 from crawler.spiders.backfill import CONCURRENT_FILES, MAX_PENDING, START_JITTER
 from crawler.health import thresholds as health
+from pipelines.pool import PAGE_TIMEOUT
 
 BOT_NAME = "autonews"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -125,6 +126,11 @@ AUTONEWS_SEAL_EVERY_ITEMS = SEAL_EVERY_ITEMS
 AUTONEWS_SEAL_EVERY_SECONDS = SEAL_EVERY_SECONDS
 AUTONEWS_COMMIT_EVERY = COMMIT_EVERY  # articles between state commits (each behind fsynced lines)
 AUTONEWS_POOL_PROCESSES: int | None = None  # extraction/language processes; None = one per core, 0 = inline
+# --- bounded work per page (issue 21) ---
+# seconds one page may take in the pool before it is abandoned (worker replaced, counted
+# autonews/errors/page_timeout); 0 = no limit; no limit when extracting inline (AUTONEWS_POOL_PROCESSES=0)
+AUTONEWS_PAGE_TIMEOUT = PAGE_TIMEOUT
+# --- end bounded work per page ---
 AUTONEWS_MIN_TEXT_CHARS = MIN_TEXT_CHARS
 AUTONEWS_NON_ENGLISH_POLICY = "flag"  # flag | route | drop
 AUTONEWS_MIXED_LANGUAGE_SHARE = MIXED_SHARE

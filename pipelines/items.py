@@ -101,6 +101,9 @@ class ExtractedPage:
     """Languages the page declares about itself (``<html lang>``, og:locale, content-language meta)."""
     canonical_hint: str | None
     """The page's absolute rel=canonical / og:url, which deduplication may honour."""
+    bounded: tuple[str, ...] = ()
+    """Bounds extraction applied to keep the page's cost linear (``inline_flood``: see
+    ``pipelines.extract.bounds``); counted as ``autonews/bounded/<name>``, not part of the record."""
 
 
 @dataclass(frozen=True, slots=True)

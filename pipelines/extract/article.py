@@ -10,6 +10,7 @@ from typing import Any
 
 from lxml.html import HtmlElement
 from pipelines.extract.authors import jsonld_authors, page_authors
+from pipelines.extract.bounds import check_depth, check_size, flatten_inline_floods
 from pipelines.extract.byline import drop_byline_lines, name_line, visible_byline
 from pipelines.extract.comments import drop_comment_sections
 from pipelines.extract.dates import published_date
@@ -64,12 +65,17 @@ def extract_article(body: bytes | str, url: str, encoding: str | None = None, *,
 
     Pure and picklable (bytes in, a dataclass out) so it can run in a process pool. A page is not an
     article when it cannot be decoded or parsed, or its main text is under ``min_chars`` characters or
-    ``min_paragraphs`` paragraphs, or is mostly link texts (a listing).
+    ``min_paragraphs`` paragraphs, or is mostly link texts (a listing). A page nested too deeply to be parsed
+    whole raises ``PageRefused("too_deep")``, one with more paragraphs or elements than trafilatura
+    handles in time ``PageRefused("too_many_paragraphs")`` or ``("too_many_elements")``; inline-tag floods are flattened first (``pipelines.extract.bounds``).
     """
     text = decode_body(body, encoding)
     tree = parse_html(text) if text is not None else None
     if tree is None:
         return None
+    check_depth(tree)  # raises PageRefused("too_deep"): never judged on a part the parser cut off
+    check_size(tree)  # raises PageRefused("too_many_paragraphs" or "too_many_elements")
+    bounded = ["inline_flood"] if flatten_inline_floods(tree) else []
     drop_comment_sections(tree)  # before any text is read: metadata never comes from a reader's comment
     paragraphs = Paragraphs(tree)
     text = best_text(tree, url, paragraphs)
@@ -115,6 +121,7 @@ def extract_article(body: bytes | str, url: str, encoding: str | None = None, *,
         amp_canonical=amp_canonical(tree, url),
         declared_languages=declared_languages(tree, meta),
         canonical_hint=canonical_url(tree, meta, url),
+        bounded=tuple(bounded),
     )
 
 

@@ -89,8 +89,11 @@ def drop_comment_sections(tree: HtmlElement) -> int:
         return 0
     total = len(body.text_content() or "")
     removed = 0
+    # a set: a list's "in" made a flood of comment elements quadratic (lxml returns the same proxy for a node
+    # while one is referenced, and compares by identity)
+    found_set = set(found)
     for element in found:
-        if element.getparent() is None or any(a in found for a in element.iterancestors()):
+        if element.getparent() is None or any(a in found_set for a in element.iterancestors()):
             continue  # already gone with an enclosing thread
         if len(element.text_content() or "") > _MAX_THREAD_SHARE * total:
             continue

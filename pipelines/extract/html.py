@@ -11,6 +11,8 @@ import re
 from lxml.html import HtmlElement
 from w3lib.encoding import resolve_encoding
 
+from pipelines.extract.bounds import huge_tree_parsing
+
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.\-]+)""", re.I)
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 # bytes that never occur in text documents (NUL, other C0 controls except tab/newlines/form feed, ESC)
@@ -90,7 +92,8 @@ def decode_body(body: bytes | str, encoding: str | None = None) -> str | None:
 def parse_html(text: str) -> HtmlElement | None:
     """Parse decoded HTML into a tree (trafilatura's own loader, so its repairs apply); None if not HTML.
 
-    References to control characters are dropped first: they are not text, and would be fatal.
+    References to control characters are dropped first: they are not text, and would be fatal. Parsed with
+    ``huge_tree`` (``pipelines.extract.bounds``): the caller checks the depth.
     """
     if "<" not in text[:65536]:
         return None
@@ -101,7 +104,8 @@ def parse_html(text: str) -> HtmlElement | None:
     from trafilatura.utils import load_html
 
     try:
-        tree = load_html(text)
+        with huge_tree_parsing():  # a page nested deeper than libxml2's 256 levels keeps its text
+            tree = load_html(text)
     except (TypeError, ValueError):
         return None
     if tree is None or not isinstance(tree, HtmlElement):

@@ -44,7 +44,7 @@ def jsonld_all(tree: HtmlElement) -> list[dict[str, Any]]:
     for script in tree.iterfind('.//script[@type="application/ld+json"]'):
         try:
             data = json.loads(script.text or "", strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the decoder recurses
             continue
         found.extend(_walk(data))
     return found
@@ -56,7 +56,7 @@ def jsonld_objects(tree: HtmlElement) -> list[dict[str, Any]]:
     for script in tree.iterfind('.//script[@type="application/ld+json"]'):
         try:
             data = json.loads(script.text or "", strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the decoder recurses
             continue
         for obj in _walk(data):
             types = obj.get("@type")

@@ -19,13 +19,16 @@ from pipelines.analysis import analyse_page, analysis_plan, article_declared_lan
 from pipelines.extract.dates import after
 from pipelines.extract.limits import MIN_TEXT_CHARS
 from pipelines.items import Article, ExtractedPage, PageItem
-from pipelines.pool import cpu_pool
+from pipelines.extract.bounds import PageRefused
+from pipelines.pool import TaskFailed, cpu_pool
+from pipelines.stats import count_error
 from pipelines.sanitize import clean_value
 
 
 #: What extraction finds that the article keeps as it is.
 CONTENT_FIELDS = tuple(f.name for f in fields_of(ExtractedPage)
-                       if f.name not in ("published", "published_from", "declared_languages", "flags", "amp_canonical"))
+                       if f.name not in ("published", "published_from", "declared_languages", "flags", "amp_canonical",
+                                         "bounded"))
 
 
 def _amp_target(page: PageItem, canonical: str | None) -> str | None:
@@ -86,6 +89,8 @@ class NotAnArticle(DropItem):
 class ExtractPipeline:
     """Turns a :class:`PageItem` into an :class:`Article`; drops pages that are not articles."""
 
+    task = staticmethod(analyse_page)  # what runs in the pool (a test's subclass may slow it down)
+
     def __init__(self, crawler: Crawler, min_chars: int = MIN_TEXT_CHARS) -> None:
         self.crawler = crawler
         self.min_chars = min_chars
@@ -105,12 +110,20 @@ class ExtractPipeline:
         """Extract in the crawl's process pool (inline with ``AUTONEWS_POOL_PROCESSES=0``), so the reactor keeps
         fetching; the article carries the analysis of its text that the later stages asked for."""
         body, page.body = page.body, b""  # the raw HTML never travels further (nor into a DropItem log line)
-        analyse = partial(analyse_page, min_chars=self.min_chars, plan=analysis_plan(self.crawler))
-        found = await cpu_pool(self.crawler).run(analyse, body, page.url, page.encoding, page.content_languages)
+        analyse = partial(self.task, min_chars=self.min_chars, plan=analysis_plan(self.crawler))
+        try:
+            found = await cpu_pool(self.crawler).run(analyse, body, page.url, page.encoding, page.content_languages)
+        except (PageRefused, TaskFailed) as exc:
+            # too deep to parse whole, over AUTONEWS_PAGE_TIMEOUT, or its worker died twice: an error, never
+            # a silent "not an article" (and never stored, so never marked seen)
+            count_error(self.stats, exc.label, page.source)
+            raise DropItem(f"{exc}: {page.url}") from None
         if found is None:
             self.stats.inc_value("autonews/not_article")
             raise NotAnArticle(f"not an article: {page.url}")
         self.stats.inc_value("autonews/extracted")
+        for bound in found.fields.bounded:
+            self.stats.inc_value(f"autonews/bounded/{bound}")
         article = to_article(page, found.fields)
         article.analysis = found.analysis
         return article

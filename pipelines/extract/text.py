@@ -162,7 +162,12 @@ _TEASER = re.compile(r"^(?:related(?: \w+)?|read more|see more|see also|also rea
                      r"|lesen sie auch|lies auch|mehr zum thema|auch interessant|à lire aussi|lire aussi|leia também"
                      r"|lee también|leggi anche|czytaj (?:też|także|również))\s*(?:[:|]|$)", re.I)
 # case matters here: an upper-case bracket tag closing a headline-length line marks a teaser link
-_TEASER_TAG = re.compile(r"\w.{20,}\[[A-Z ]{3,}\]\s*\|?$")
+# ("<headline> [VIDEO]"), i.e. a line matching r"\w.{20,}\[[A-Z ]{3,}\]\s*\|?$". That search is quadratic in
+# the line's length (every start tries every end), so ``_is_teaser_tag`` checks it in two linear steps: the tag
+# can only open at the line's last "[" (neither "[" nor "]" may follow it), and a word character must come at
+# least 21 characters before it.
+_TAG_END = re.compile(r"\[[A-Z ]{3,}\]\s*\|?")
+_TAG_LEAD_CHARS = 21
 # trailing furniture: sign-up boxes, share/follow prompts, copyright, tag lists, credits, contact lines
 _TAIL = re.compile(
     r"\b(?:subscrib\w*|newsletters?|sign up|inbox|all rights reserved|copyright|click here|share (?:this|it)"
@@ -190,6 +195,15 @@ _DATE_HINT = re.compile(
     r"|augustus|oktober|janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre"
     r"|januar|februar|märz|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre)\w*\b", re.I)
 _CLICK_TO_TWEET = re.compile(r"\s*Click To Tweet$", re.I)
+
+
+def _is_teaser_tag(line: str) -> bool:
+    """Whether ``line`` (no line break) is a headline closed by an upper-case bracket tag ("... [VIDEO]"),
+    in time linear in its length (see ``_TAG_END``)."""
+    start = line.rfind("[")
+    if start < _TAG_LEAD_CHARS or not _TAG_END.fullmatch(line, start):
+        return False
+    return _WORD.search(line, 0, start - _TAG_LEAD_CHARS + 1) is not None
 
 
 def _is_heading(line: str, headings: list[str]) -> bool:
@@ -236,7 +250,7 @@ def clean_text(text: str, headings: list[str | None] | None = None) -> str:
     while lines and head < _MAX_HEAD_LINES and (_is_heading(lines[0], titles) or _is_dateline(lines[0])):
         lines.pop(0)
         head += 1
-    lines = [line for line in lines if not (_TEASER.search(line) or _TEASER_TAG.search(line))]
+    lines = [line for line in lines if not (_TEASER.search(line) or _is_teaser_tag(line))]
     lines = cut_comments(_cut_footer(lines))
     dropped = 0
     while len(lines) > 1 and dropped < _MAX_TAIL_LINES and _TAIL.search(lines[-1]):

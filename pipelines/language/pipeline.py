@@ -17,7 +17,8 @@ from scrapy.exceptions import DropItem
 from pipelines.analysis import analysis_plan
 from pipelines.items import Article, LanguageOptions
 from pipelines.language.codes import normalize_code
-from pipelines.pool import cpu_pool
+from pipelines.pool import TaskFailed, cpu_pool
+from pipelines.stats import count_error
 from pipelines.language.detect import (CHAR_BUDGET, FLAG_MIXED, FLAG_NON_ENGLISH, FLAG_UNKNOWN, MIN_PARAGRAPH_CHARS,
                                        MIXED_SHARE, LanguageResult, detect_languages)
 
@@ -72,7 +73,11 @@ class LanguagePipeline:
             return self.apply(item, found.language)
         detect = partial(detect_languages, min_paragraph_chars=self.min_paragraph_chars,
                          char_budget=self.char_budget, mixed_share=self.mixed_share)
-        result = await cpu_pool(self.crawler).run(detect, item.text, item.title, item.declared_languages)
+        try:
+            result = await cpu_pool(self.crawler).run(detect, item.text, item.title, item.declared_languages)
+        except TaskFailed as exc:  # over AUTONEWS_PAGE_TIMEOUT, or its worker died twice: an error of this page
+            count_error(self.stats, exc.label, item.source)
+            raise DropItem(f"{exc}: {item.url}") from None
         return self.apply(item, result)
 
     def apply(self, item: Article, result: LanguageResult) -> Article:

@@ -8,6 +8,10 @@ from collections.abc import Sequence
 
 _WORD = re.compile(r"[^\W\d_]+")
 _URL = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+")
+_TOKEN = re.compile(r"\S+")
+# No URL or e-mail address worth a word is longer; a token over this that could hold one is dropped whole,
+# since _URL's "\S+@" part costs time quadratic in the length of the token it searches.
+MAX_LINK_TOKEN_CHARS = 2000
 PROSE_SHARE = 0.5  # English prose has ~80% lowercase words, German ~65%, name lists and headlines < 40%
 
 # English-looking segments (two or more English function words) are nearly always English, so a few
@@ -15,12 +19,30 @@ PROSE_SHARE = 0.5  # English prose has ~80% lowercase words, German ~65%, name l
 ENGLISH_SAMPLES = 3
 
 
+def _strip_token(match: re.Match[str]) -> str:
+    token = match.group()
+    if "@" not in token and "://" not in token and "www." not in token:
+        return token  # _URL cannot match in it
+    return " " if len(token) > MAX_LINK_TOKEN_CHARS else _URL.sub(" ", token)
+
+
+def strip_links(line: str) -> str:
+    """``line`` with its URLs and e-mail addresses replaced by a space, in time linear in its length.
+
+    _URL's matches never span whitespace, so it is applied token by token (the same result as over the whole
+    line) and only to tokens that can hold a match, none of them longer than ``MAX_LINK_TOKEN_CHARS``.
+    """
+    if "@" not in line and "://" not in line and "www." not in line:
+        return line
+    return _TOKEN.sub(_strip_token, line)
+
+
 def is_prose(line: str) -> bool:
     """Whether a line reads as running text rather than names, scores, dates or links.
 
     Language evidence lives in lowercase words; scripts without case (CJK, Arabic, Thai) count as such.
     """
-    words = _WORD.findall(_URL.sub(" ", line))
+    words = _WORD.findall(strip_links(line))
     lower = sum(1 for word in words if not word[0].isupper())
     return bool(words) and lower >= PROSE_SHARE * len(words)
 

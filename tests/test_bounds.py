@@ -1,0 +1,141 @@
+"""Bounded work per page (issue 21): no regex or loop of extraction, language detection or dedupe keys is
+worse than about n log n in the page's size, and deep pages are parsed or counted ``too_deep``."""
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pipelines.extract.bounds import flatten_inline_floods
+from pipelines.extract.html import parse_html
+from pipelines.extract.text import _is_teaser_tag, clean_text
+from pipelines.language.sample import _URL, pool_paragraphs, strip_links
+from tests.benchmarks.adversarial_pages import _page, _repeat, deep_nesting, inline_tags
+from tests.conftest import run_cli
+
+_OLD_TEASER_TAG = re.compile(r"\w.{20,}\[[A-Z ]{3,}\]\s*\|?$")  # what _is_teaser_tag replaces
+
+
+def best_of_three(fn: Callable[[], object]) -> float:
+    """The shortest of three timings of ``fn()`` (a busy machine only ever adds time)."""
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def grows_linearly(make: Callable[[int], object], run: Callable[[object], object], n: int) -> tuple[bool, float]:
+    """Whether ``run`` on an input 8 times larger takes less than 24 times as long (linear: 8, quadratic: 64);
+    and the ratio measured."""
+    small, large = make(n), make(8 * n)
+    ratio = best_of_three(lambda: run(large)) / max(best_of_three(lambda: run(small)), 1e-4)
+    return ratio < 24, ratio
+
+
+def test_teaser_tag_check_agrees_with_the_regex_it_replaces() -> None:
+    lines = ["Watch the new electric pickup's first drive [VIDEO]", "Short one [VIDEO]",
+             "A headline long enough to count here [PHOTOS] |", "A headline long enough to count here [Photos]",
+             "A headline long enough to count [AB]", "[VIDEO] at the start of a long line of text here",
+             "x" * 25 + "[ A B ]  ", "a" * 19 + " [VIDEO]", "a" * 20 + " [VIDEO]", "—" * 30 + " [VIDEO]",
+             "A headline long enough to count here [VIDEO] more", "x" * 30 + "[ABC][DEF]", "x" * 30 + "[ABC] [DEF]"]
+    for line in lines:
+        assert _is_teaser_tag(line) == bool(_OLD_TEASER_TAG.search(line)), line
+
+
+def test_clean_text_is_linear_on_a_long_line_almost_ending_in_a_tag() -> None:
+    # every position starts a match attempt of the old regex that runs to the line's end: 40k chars took 0.5 s
+    ok, ratio = grows_linearly(lambda n: _repeat("word [AB] ", n), clean_text, 10_000)
+    assert ok, f"8x the line took {ratio:.0f}x the time"
+
+
+def test_url_stripping_agrees_with_the_regex_and_is_linear_on_a_long_token() -> None:
+    for line in ("see https://x.example/a?b=c and mail jane@x.example.", "a@b@c.d e", "www.x.y z@q", "plain words"):
+        assert strip_links(line) == _URL.sub(" ", line)
+    ok, ratio = grows_linearly(lambda n: "word " + "a" * n + "@b", lambda t: pool_paragraphs(t, 60), 5_000)
+    assert ok, f"8x the token took {ratio:.0f}x the time"
+
+
+def test_an_inline_tag_flood_is_flattened_into_one_text_node() -> None:
+    tree = parse_html(inline_tags(50_000))
+    assert tree is not None
+    before = " ".join(tree.find(".//article").text_content().split())
+    assert flatten_inline_floods(tree) == 1
+    assert " ".join(tree.find(".//article").text_content().split()) == before  # the text is kept
+    flooded = max(tree.iter("p"), key=lambda p: len(p.text_content()))
+    assert len(flooded) == 0 and len(flooded.xpath("text()")) == 1  # libxml2's XPath is cubic in adjacent text nodes
+
+
+def test_a_normal_paragraph_is_not_flattened() -> None:
+    tree = parse_html(_page("<p>" + "<a href='/x'>link</a> and <b>bold</b> text " * 50 + "</p>"))
+    assert tree is not None and flatten_inline_floods(tree) == 0
+
+
+def test_extraction_of_an_inline_flood_is_linear() -> None:
+    from pipelines.extract.article import extract_article
+
+    ok, ratio = grows_linearly(inline_tags, lambda page: extract_article(page, "https://x.example/a"), 15_000)
+    assert ok, f"8x the flood took {ratio:.0f}x the time"
+
+
+def test_a_long_one_line_page_gives_its_article_through_the_cli(tmp_path: Path) -> None:
+    # 400 kB on one line ending in near-tags: hours with the quadratic teaser regex, seconds now
+    page = tmp_path / "long.html"
+    page.write_text(_page("<p>" + _repeat("word [AB] ", 400_000) + "</p>"), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = run_cli("scrape", str(page), "-o", str(out), "-s", "AUTONEWS_POOL_PROCESSES=1", cwd=tmp_path,
+                     timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert len(out.read_text(encoding="utf-8")) > 400_000
+
+
+def test_deep_pages_are_parsed_or_counted_too_deep_through_the_cli(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.html"  # 300 levels: past libxml2's default 256, within the bound
+    deep.write_text(_page("<div>" * 300 + "<p>" + _repeat("Deep text in the bottom paragraph of the article. ", 40)
+                          + "</p>" + "</div>" * 300), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = run_cli("scrape", str(deep), "-o", str(out), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Deep text in the bottom paragraph" in out.read_text(encoding="utf-8")
+
+    deeper = tmp_path / "deeper.html"  # 100k levels: refused, and counted as an error, not "not an article"
+    deeper.write_text(deep_nesting(1_000_000), encoding="utf-8")
+    log = tmp_path / "scrape.log"
+    result = run_cli("scrape", str(deeper), "-o", str(out), "--log-file", str(log), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "not articles: 0, errors: 1" in result.stderr
+    assert "'autonews/errors/too_deep': 1" in log.read_text(encoding="utf-8")
+
+
+def test_dropping_a_flood_of_comment_threads_is_linear() -> None:
+    from pipelines.extract.comments import drop_comment_sections
+
+    def page(n: int) -> str:
+        return _page("<p>" + "Article text. " * 5000 + "</p>" + _repeat('<div class="comment">Nice car.</div>', n))
+
+    ok, ratio = grows_linearly(page, lambda html: drop_comment_sections(parse_html(html)), 20_000)
+    assert ok, f"8x the comments took {ratio:.0f}x the time"
+
+
+def test_a_page_of_too_many_paragraphs_is_refused_with_its_reason() -> None:
+    from pipelines.extract.article import extract_article
+    from pipelines.extract.bounds import MAX_PARAGRAPHS, PageRefused
+
+    paragraph = "<p>Sales rose by a tenth in the quarter, led by the compact model line.</p>"
+    with pytest.raises(PageRefused) as refused:
+        extract_article(_page(paragraph * (MAX_PARAGRAPHS + 1)), "https://x.example/a")
+    assert refused.value.label == "too_many_paragraphs"
+
+
+def test_a_link_farm_of_too_many_elements_is_refused_with_its_reason() -> None:
+    from pipelines.extract.article import extract_article
+    from pipelines.extract.bounds import MAX_ELEMENTS, PageRefused
+
+    with pytest.raises(PageRefused) as refused:
+        extract_article(_page("<ul>" + '<li><a href="/a">Related</a></li>' * (MAX_ELEMENTS // 2) + "</ul>"),
+                        "https://x.example/a")
+    assert refused.value.label == "too_many_elements"

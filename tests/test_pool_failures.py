@@ -1,0 +1,160 @@
+"""A page may not hold a pool worker forever, and a dead worker is noticed (issue 21): the time limit
+(``AUTONEWS_PAGE_TIMEOUT``) and the rebuilt pool, in the pool itself and through the real CLI."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+import pytest
+
+from pipelines.pool import CpuPool, TaskFailed
+from tests.conftest import REPO, autonews_cmd
+
+
+
+def square(x: int) -> int:
+    """``x`` squared."""
+    return x * x
+
+
+def die() -> None:
+    """Kill the worker running this call, as an OOM killer or an operator's kill -9 would."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def die_once(marker: str) -> str:
+    """Kill this worker the first time (``marker`` does not exist yet), answer the second."""
+    if not os.path.exists(marker):
+        Path(marker).touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return "second try"
+
+
+def test_a_call_over_the_time_limit_is_abandoned_and_the_pool_goes_on() -> None:
+    pool = CpuPool(1, timeout=1.0)
+    try:
+        async def main() -> tuple[BaseException | int, ...]:
+            return tuple(await asyncio.gather(pool.run(time.sleep, 300), pool.run(square, 7),
+                                              return_exceptions=True))
+
+        started = time.monotonic()
+        slow, fast = asyncio.run(main())
+        assert time.monotonic() - started < 60
+        assert isinstance(slow, TaskFailed) and slow.label == "page_timeout"
+        assert fast == 49  # queued behind the slow call in the killed pool: run again, not lost
+        assert asyncio.run(pool.run(square, 3)) == 9
+    finally:
+        pool.shutdown()
+
+
+def test_a_dead_worker_is_replaced_and_the_call_tried_once_more(tmp_path: Path) -> None:
+    pool = CpuPool(1)
+    try:
+        assert asyncio.run(pool.run(die_once, str(tmp_path / "died"))) == "second try"
+        with pytest.raises(TaskFailed) as failed:
+            asyncio.run(pool.run(die))
+        assert failed.value.label == "worker_died"
+        assert asyncio.run(pool.run(square, 4)) == 16
+    finally:
+        pool.shutdown()
+
+
+WORDS = ("battery plant model sales electric charging range motor engine factory dealer price market brand "
+         "supplier chip steel platform hybrid truck sedan export import tariff union strike quarter profit loss "
+         "recall safety software update launch design cabin seat wheel tyre brake").split()
+
+
+def distinct_pages(directory: Path, count: int) -> list[Path]:
+    """``count`` article pages whose texts share no sentence (dedupe keeps them all)."""
+    from tests.benchmarks.adversarial_pages import _page
+
+    pages = []
+    for i in range(count):
+        rng = random.Random(i)
+        paragraphs = "".join("<p>" + " ".join(rng.choice(WORDS) for _ in range(60)) + ".</p>" for _ in range(6))
+        page = directory / f"page{i}.html"
+        page.write_text(_page(paragraphs, title=f"Report number {i} on the industry"), encoding="utf-8")
+        pages.append(page)
+    return pages
+
+
+def run_scrape(tmp_path: Path, pages: list[Path], *extra: str,
+               during: Callable[[psutil.Popen], None] | None = None) -> tuple[int, str, str]:
+    """``autonews scrape`` of ``pages`` (records to out.jsonl); the exit status, stderr and the log."""
+    log = tmp_path / "scrape.log"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO)}
+    env.pop("SCRAPY_SETTINGS_MODULE", None)
+    proc = psutil.Popen([*autonews_cmd(), "scrape", *map(str, pages), "-o", str(tmp_path / "out.jsonl"),
+                         "--log-file", str(log), "-s", "AUTONEWS_POOL_PROCESSES=1", *extra],
+                        cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    if during is not None:
+        threading.Thread(target=during, args=(proc,), daemon=True).start()
+    try:
+        _, err = proc.communicate(timeout=240)
+    finally:
+        for child in [*proc.children(recursive=True), proc] if proc.poll() is None else []:
+            child.kill()  # a hang (the test failing) leaves no crawl or worker behind
+    return proc.returncode, err, log.read_text(encoding="utf-8")
+
+
+def kill_workers(proc: psutil.Popen, kills: int = 4) -> None:
+    """SIGKILL the crawl's pool workers (its spawned grandchildren) as they appear, ``kills`` times."""
+    killed: set[int] = set()
+    deadline = time.monotonic() + 120
+    while len(killed) < kills and time.monotonic() < deadline and proc.poll() is None:
+        try:
+            workers = [p for p in proc.children(recursive=True) if "spawn_main" in " ".join(p.cmdline())]
+        except psutil.Error:
+            workers = []
+        for worker in workers:
+            if worker.pid not in killed and time.time() - worker.create_time() > 0.5:
+                worker.kill()
+                killed.add(worker.pid)
+        time.sleep(0.05)
+
+
+def summary(stderr: str) -> tuple[int, int, int, int]:
+    """(articles, pages, not articles, errors) from scrape's summary line."""
+    line = next(x for x in stderr.splitlines() if "page(s) gave an article" in x)
+    numbers = [int(n) for n in re.findall(r"\d+", line)]
+    return numbers[0], numbers[1], numbers[2], numbers[3]
+
+
+def test_killed_workers_are_counted_as_errors_and_the_other_pages_written(tmp_path: Path) -> None:
+    pages = distinct_pages(tmp_path, 10)
+    code, err, log = run_scrape(tmp_path, pages, during=kill_workers)
+    assert code == 1, err
+    written, total, not_articles, errors = summary(err)
+    assert total == len(pages)
+    assert errors >= 1 and "autonews/errors/worker_died" in log
+    assert written >= 1 and written + not_articles + errors == total  # nothing silently lost
+    assert len((tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()) == written
+
+
+def test_a_page_over_the_time_limit_is_an_error_and_the_crawl_goes_on(tmp_path: Path) -> None:
+    from crawler.settings import ITEM_PIPELINES
+
+    slow = tmp_path / "slow.html"  # the test-only pipeline sleeps 600 s on a URL with "slow" in it
+    slow.write_bytes(distinct_pages(tmp_path, 3)[2].read_bytes())
+    pipelines = {("tests.servers.slow_pipeline.SlowExtractPipeline" if "ExtractPipeline" in k else k): v
+                 for k, v in ITEM_PIPELINES.items()}
+    pages = [slow, *distinct_pages(tmp_path, 2)]
+    started = time.monotonic()
+    code, err, log = run_scrape(tmp_path, pages, "-s", "AUTONEWS_PAGE_TIMEOUT=3",
+                                "-s", f"ITEM_PIPELINES={json.dumps(pipelines)}")
+    assert time.monotonic() - started < 200
+    assert code == 1, err
+    written, total, not_articles, errors = summary(err)
+    assert (written, errors) == (2, 1), err
+    assert "'autonews/errors/page_timeout': 1" in log
+    assert "slow.html" not in (tmp_path / "out.jsonl").read_text(encoding="utf-8")
