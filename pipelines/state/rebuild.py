@@ -134,7 +134,11 @@ def replay(store: DedupeStore, root: Path, summary: RebuildSummary, progress: Pr
             progress(summary)
     store.commit()
     for copy in read_journal(root):
-        store.add(copy.canonical_url, aliases=copy.aliases)
+        if copy.duplicate_of and store.find_url(copy.duplicate_of) is not None:
+            # as the crawl's claim left it: the copy's URLs recorded under the article it duplicates
+            store.add(copy.duplicate_of, aliases=(copy.canonical_url, *copy.aliases))
+        else:  # that article's file was skipped: it must stay new, so the copy's URLs stand alone
+            store.add(copy.canonical_url, aliases=copy.aliases)
         summary.dropped_copies += 1
         pending += 1
         if pending >= commit_every:
