@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -94,11 +95,12 @@ def test_a_lost_state_rebuilt_from_the_output_makes_the_next_crawl_fetch_and_wri
 
 
 def _syndicate(site: Path, slug: str, new_slug: str) -> None:
-    """Publish a syndicated copy of one article under a new URL: another headline, its last paragraph dropped."""
+    """Publish a syndicated copy of one article under a new URL: another headline, its first paragraph dropped."""
     page = (site / "articles" / slug / "index.html").read_text(encoding="utf-8")
     head, _, rest = page.partition("<p>")
     paragraphs = ("<p>" + rest).split("</p>")
-    copy = head.replace("<title>", "<title>Wire: ") + "</p>".join(paragraphs[:-2] + paragraphs[-1:])
+    head = head.replace("<title>", "<title>Wire: ").replace(f"/articles/{slug}/", f"/articles/{new_slug}/")
+    copy = head + "</p>".join(paragraphs[1:])
     target = site / "articles" / new_slug
     target.mkdir()
     (target / "index.html").write_text(copy, encoding="utf-8")
@@ -107,18 +109,22 @@ def _syndicate(site: Path, slug: str, new_slug: str) -> None:
     sitemap.write_text(sitemap.read_text(encoding="utf-8").replace("</urlset>", entry + "</urlset>"), encoding="utf-8")
 
 
-def _edit(site: Path, slug: str) -> None:
+def _edit(site: Path, slug: str, correction: str) -> None:
     """Correct one article and give its sitemap entry a newer <lastmod>, as a CMS does."""
     page = site / "articles" / slug / "index.html"
-    page.write_text(page.read_text(encoding="utf-8").replace(
-        "</article>", "<p>Correction: an earlier version of this story misstated the size of the investment; "
-                      "the company said it will spend 410 million dollars, not 140 million.</p></article>"),
-        encoding="utf-8")
+    page.write_text(page.read_text(encoding="utf-8").replace("</article>", f"<p>{correction}</p></article>"),
+                    encoding="utf-8")
     edited = (datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=1)).isoformat()
     sitemap = site / "sitemap.xml"
     entry = f"<url><loc>{{{{BASE}}}}/articles/{slug}/</loc>"
-    text = sitemap.read_text(encoding="utf-8")
-    sitemap.write_text(text.replace(entry, entry + f"<lastmod>{edited}</lastmod>"), encoding="utf-8")
+    text = re.sub(re.escape(entry) + r"(<lastmod>[^<]*</lastmod>)?", lambda _: entry + f"<lastmod>{edited}</lastmod>",
+                  sitemap.read_text(encoding="utf-8"))
+    sitemap.write_text(text, encoding="utf-8")
+
+
+CORRECTION = ("Correction: an earlier version of this story misstated the size of the investment; "
+              "the company said it will spend 410 million dollars, not 140 million.")
+UPDATE = "Update: the regional government approved the tax credits on Tuesday evening, the company said."
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "redis"])
@@ -130,28 +136,30 @@ def test_after_a_rebuild_copies_are_still_dropped_and_updates_still_become_the_n
     with DemoServer(root=site) as server:
         args = crawl_args(registry, server.base_url, out, *state)
         _ok(run_cli(*args, cwd=tmp_path))
-        first = sealed_records(out)
-        assert len(first) == 10
-        [v1] = [r for r in first if r["canonical_url"].endswith("/articles/story-000003/")]
+        _edit(site, "story-000003", CORRECTION)
+        _ok(run_cli(*args, cwd=tmp_path))  # version 2 of story 3
+        before = sealed_records(out)
+        [v2] = [r for r in before if r["version"] == 2]
+        assert len(before) == 11 and v2["canonical_url"].endswith("/articles/story-000003/")
 
         if backend == "sqlite":
             (out / "state.sqlite3").unlink()
         else:
             request.getfixturevalue("redis_server").client().flushall()
-        _ok(run_cli("state", "rebuild", "--output", str(out), *state, cwd=tmp_path))
+        rebuilt = _ok(run_cli("state", "rebuild", "--output", str(out), *state, cwd=tmp_path))
+        assert "records: 11, articles: 10, versions: 1" in rebuilt.stderr
 
         _syndicate(site, "story-000001", "wire-copy-of-story-1")  # met for the first time, after the rebuild
-        _edit(site, "story-000003")
+        _edit(site, "story-000003", UPDATE)
         _ok(run_cli(*args, cwd=tmp_path))
 
-    records = sealed_records(out)
-    new = [r for r in records if r not in first]
+    new = [r for r in sealed_records(out) if r not in before]
     assert len(new) == 1, [(r["canonical_url"], r["version"]) for r in new]
-    [v2] = new
-    assert (v2["canonical_url"], v2["version"], v2["previous_fingerprint"]) == (v1["canonical_url"], 2, v1["fingerprint"])
+    [v3] = new
+    assert (v3["canonical_url"], v3["version"], v3["previous_fingerprint"]) == (v2["canonical_url"], 3, v2["fingerprint"])
     stats = _last_stats(out)
-    assert stats["autonews/dropped/near_duplicate"] == 1  # the copy, never written
-    assert stats["autonews/dedupe/new_version"] == 1
+    assert stats.get("autonews/dropped/near_duplicate") == 1  # the copy, never written
+    assert stats.get("autonews/dedupe/new_version") == 1
     assert stats.get("autonews/dedupe/unique", 0) == 0  # nothing stored came back as new
 
 
