@@ -87,6 +87,7 @@ def test_a_lost_state_rebuilt_from_the_output_makes_the_next_crawl_fetch_and_wri
     rebuilt = _ok(run_cli("state", "rebuild", "--output", str(out), *state, cwd=tmp_path))
     assert f"files: 1, records: {len(records)}, articles: {len(records)}, versions: 0" in rebuilt.stderr
     assert "skipped files: 0" in rebuilt.stderr
+    assert "rebuild: files" not in rebuilt.stderr  # no progress lines without a terminal or --progress
 
     _ok(run_cli(*crawl, cwd=tmp_path))
     after = _fetched(_last_stats(out))
@@ -205,8 +206,9 @@ def test_a_state_truncated_to_half_stops_the_crawl_with_exit_3_and_rebuild_force
     assert f"rebuild it with `autonews state rebuild --output {out}`" in broken.stderr
     assert len(list((out / "runs").glob("*.json"))) == 2  # no run was made: only the fixture's two reports
 
-    repaired = _ok(run_cli("state", "rebuild", "--force", "--output", str(out), cwd=tmp_path))
+    repaired = _ok(run_cli("state", "rebuild", "--force", "--progress", "--output", str(out), cwd=tmp_path))
     assert "files: 2, records: 14, articles: 14" in repaired.stderr
+    assert "autonews: rebuild: files 1/2, records 10" in repaired.stderr  # --progress (or a terminal)
     again = _ok(run_cli(*args, cwd=tmp_path))
     assert "articles written: 0" in again.stderr
     assert _fetched(_last_stats(out))["deduplicated"] == 0  # every stored article skipped before download
