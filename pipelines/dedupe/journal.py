@@ -3,7 +3,8 @@
 A copy dropped as a duplicate is never written, yet the state records its URLs so it is not
 fetched again. Those URLs are in no sealed file; without them a state rebuilt from the output
 (``pipelines.state.rebuild``) would fetch every dropped copy once more. So each dropped copy
-also gets one line in ``<output>/dropped/<run id>.jsonl``::
+also gets one line in ``<output>/dropped/<run id>.ndjson`` (not ``.jsonl``: a reader globbing for
+sealed files must never take it for one)::
 
     {"canonical_url": "...", "aliases": ["..."], "duplicate_of": "...", "kind": "near_duplicate"}
 
@@ -38,11 +39,11 @@ class DroppedCopy:
 
 
 class DropJournal:
-    """Appends the dropped copies of one run to ``<output>/dropped/<run id>.jsonl`` (created on the first)."""
+    """Appends the dropped copies of one run to ``<output>/dropped/<run id>.ndjson`` (created on the first)."""
 
     def __init__(self, root: Path, run_id: str) -> None:
         """Nothing is created until :meth:`record` is first called."""
-        self.path = Path(root) / JOURNAL_DIR / f"{run_id}.jsonl"
+        self.path = Path(root) / JOURNAL_DIR / f"{run_id}.ndjson"
         self._fd: int | None = None
 
     def record(self, copy: DroppedCopy) -> None:
@@ -84,7 +85,7 @@ def read_journal(root: Path) -> Iterator[DroppedCopy]:
     directory = Path(root) / JOURNAL_DIR
     if not directory.is_dir() or directory.is_symlink():
         return
-    for path in sorted(directory.glob("*.jsonl")):
+    for path in sorted(directory.glob("*.ndjson")):
         if path.is_symlink() or not path.is_file():
             continue
         data = path.read_bytes()
