@@ -91,41 +91,48 @@ def run_rebuild(output: Path, *state: str) -> dict[str, Any]:
     return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024, "summary": stderr.strip().splitlines()[-1]}
 
 
+def measure_sqlite(output: Path) -> tuple[str, dict[str, Any], str, float]:
+    """Rebuild into ``output``'s SQLite file; time the crawl's start check on the result."""
+    result = run_rebuild(output)
+    state = output / "state.sqlite3"
+    started = time.monotonic()
+    check_state(str(state))
+    return "SQLite", result, f"{state.stat().st_size / 2**20:.0f} MB file", time.monotonic() - started
+
+
+def measure_redis(output: Path) -> tuple[str, dict[str, Any], str, float]:
+    """Rebuild into a throw-away redis-server; time the crawl's start check on the result."""
+    with RedisServer() as server:
+        result = run_rebuild(output, "--state", server.url)
+        used = server.client().info("memory")["used_memory"]
+        started = time.monotonic()
+        check_state(server.url)
+        return "Redis", result, f"{used / 2**20:.0f} MB used_memory", time.monotonic() - started
+
+
 def main() -> None:
     """Generate, rebuild into SQLite and Redis, print the figures (a Markdown table for the README)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000, help="records to generate (default 100,000)")
+    parser.add_argument("--only", choices=["sqlite", "redis"], help="measure one backend only")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="autonews-rebuild-bench-"))
     try:
         output = work / "output"
         started = time.monotonic()
         files = generate(output, args.n)
-        print(f"generated {args.n:,} records in {files} sealed files ({time.monotonic() - started:.0f} s)")
-        rows = []
-        sqlite = run_rebuild(output)
-        state = output / "state.sqlite3"
-        started = time.monotonic()
-        check_state(str(state))
-        check = time.monotonic() - started
-        rows.append(("SQLite", sqlite, f"{state.stat().st_size / 2**20:.0f} MB file", check))
-        with RedisServer() as server:
-            redis_run = run_rebuild(output, "--state", server.url)
-            client = server.client()
-            used = client.info("memory")["used_memory"]
-            started = time.monotonic()
-            check_state(server.url)
-            check = time.monotonic() - started
-            rows.append(("Redis", redis_run, f"{used / 2**20:.0f} MB used_memory", check))
-        print("\n| state | records | rebuild time | records/s | peak RSS (rebuild) | size | crawl's start check |")
-        print("|---|---|---|---|---|---|---|")
-        for name, result, size, check in rows:
-            print(f"| {name} | {args.n:,} | {result['seconds']:.0f} s | {args.n / result['seconds']:,.0f} | "
-                  f"{result['peak_rss_mb']:.0f} MB | {size} | {check:.2f} s |")
-        for name, result, _size, _check in rows:
-            print(f"{name}: {result['summary']}")
+        print(f"generated {args.n:,} records in {files} sealed files ({time.monotonic() - started:.0f} s)", flush=True)
+        rows = [measure(output) for name, measure in (("sqlite", measure_sqlite), ("redis", measure_redis))
+                if args.only in (None, name)]
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    print("\n| state | records | rebuild time | records/s | peak RSS (rebuild) | size | crawl's start check |")
+    print("|---|---|---|---|---|---|---|")
+    for name, result, size, check in rows:
+        print(f"| {name} | {args.n:,} | {result['seconds']:.0f} s | {args.n / result['seconds']:,.0f} | "
+              f"{result['peak_rss_mb']:.0f} MB | {size} | {check:.2f} s |")
+    for name, result, _size, _check in rows:
+        print(f"{name}: {result['summary']}")
 
 
 if __name__ == "__main__":
