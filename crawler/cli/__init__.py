@@ -61,13 +61,17 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("-o", dest="file", metavar="FILE", help="HTML file to write (default: OUTPUT/report.html)")
     report.add_argument("--days", type=int, default=7, metavar="N", help="runs of the last N days (default: 7)")
 
-    state = sub.add_parser("state", help="inspect or prune the dedupe state (SQLite file or Redis)")
-    state.add_argument("action", choices=["stats", "prune"])
+    state = sub.add_parser("state", help="inspect, prune or rebuild the dedupe state (SQLite file or Redis)",
+                           description="stats: counts and sizes; prune: forget old entries; rebuild: a fresh state "
+                                       "from the sealed files the manifest lists (README: Recovering the state).")
+    state.add_argument("action", choices=["stats", "prune", "rebuild"])
     state.add_argument("--state", metavar="URI", help="a SQLite file or redis://HOST:PORT/DB (default: OUTPUT/state.sqlite3)")
     state.add_argument("--output", metavar="DIR", help="output directory whose state.sqlite3 is meant (default: output)")
     state.add_argument("--prefix", metavar="PREFIX", help="Redis key prefix (default: AUTONEWS_REDIS_PREFIX)")
     state.add_argument("--older-than", metavar="AGE",
                        help="prune: entries first seen before AGE (e.g. 90d, 12h); required, so that a bare prune removes nothing by surprise")
+    state.add_argument("--force", action="store_true", help="rebuild: replace a state that is still readable")
+    _progress(state)
     read = sub.add_parser("read", help="print a consumer's unacknowledged records (README: Reading the output)",
                           usage="autonews read [-h] --consumer NAME [--output DIR] [-o FILE] [--ack SEQ]",
                           description="Write every record of the sealed files after the consumer's committed position "

@@ -18,6 +18,7 @@ from crawler.ages import parse_age
 from crawler.cli.exitcodes import EXIT_LOCKED, EXIT_OUTPUT, EXIT_USAGE, UsageError, eprint
 from crawler.cli.lock import LockedError, RunLock
 from crawler.cli.overrides import environment_settings, parse_overrides
+from crawler.cli.statecheck import check_state_or_exit
 from crawler.demo import SOURCES_FILE as DEMO_SOURCES
 from pipelines.state.location import is_redis, resolve_state
 from pipelines.storage.safefs import touch_probe
@@ -68,7 +69,10 @@ def run(args: argparse.Namespace) -> int:
     state = state_of(args)
     worker = bool(given(args, "AUTONEWS_REDIS_URL", args.redis))
     if worker or is_redis(state):
-        return crawl(args)  # the Redis lease is taken once the settings are known
+        redis_state = args.redis or override(args, "AUTONEWS_REDIS_URL") or state
+        status = check_state_or_exit(redis_state, args.output, override(args, "AUTONEWS_REDIS_PREFIX"))
+        # the Redis lease is taken once the settings are known
+        return status if status is not None else crawl(args)
     lock = RunLock(state)
     try:
         lock.acquire()
@@ -79,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
         eprint(f"autonews: error: output not writable: {exc}")
         return EXIT_OUTPUT
     try:
-        return crawl(args)
+        status = check_state_or_exit(state, args.output)  # behind the lock: no crawl is writing it
+        return status if status is not None else crawl(args)
     finally:
         lock.release()
 

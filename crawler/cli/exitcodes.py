@@ -10,6 +10,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_OUTPUT = 3
+EXIT_STATE = 3  # the dedupe state is unreadable: nothing was done (crawler.cli.statecheck)
 EXIT_HEALTH = 4  # the crawl finished, but a source is degraded or broken (AUTONEWS_HEALTH_EXIT_STATUS)
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another crawl holds the state; cron may retry later
 

@@ -37,6 +37,7 @@ from scrapy.exceptions import DropItem
 
 
 from pipelines.analysis import analysis_plan
+from pipelines.dedupe.journal import DroppedCopy
 from pipelines.dedupe.neardup import (NEAR_THRESHOLD, NearSignature, near_signature, signature_from_hashes,
                                       text_fingerprint)
 from pipelines.dedupe.urls import choose_canonical, url_aliases
@@ -47,6 +48,16 @@ from pipelines.state.store import DUPLICATE_URL, DedupeStore, NewVersion
 
 MAX_VERSIONS_PER_DAY = 3
 """New versions of one article written per UTC day (``AUTONEWS_MAX_VERSIONS_PER_DAY``; 0: no limit)."""
+
+
+class DuplicateDropped(DropItem):
+    """A copy dropped as a duplicate, with what the drop journal (``pipelines.dedupe.journal``) keeps of it."""
+
+    def __init__(self, copy: DroppedCopy, recheck: bool = False) -> None:
+        """``recheck``: an unchanged re-fetch of a stored article (its URLs are the article's own)."""
+        super().__init__(f"{copy.kind} of {copy.duplicate_of}")
+        self.copy = copy
+        self.recheck = recheck
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,4 +165,4 @@ class DedupePipeline:
             self._inc(f"kept_duplicate/{kind}")
             return item
         self._inc(f"dropped/{kind}")
-        raise DropItem(f"{kind} of {owner}")
+        raise DuplicateDropped(DroppedCopy(keys.canonical_url, keys.aliases, owner, kind), recheck=item.recheck)

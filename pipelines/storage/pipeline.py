@@ -18,6 +18,8 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
+from pipelines.dedupe.journal import DropJournal
+from pipelines.dedupe.pipeline import DuplicateDropped
 from pipelines.items import Article
 from pipelines.record import SCHEMA_VERSION, build_record, record_line
 from pipelines.state.backend import close_store, is_redis_store, open_store
@@ -60,6 +62,7 @@ class StoragePipeline:
         self.uncommitted = 0
         self.broken = False
         self._timer = task.LoopingCall(self.seal_due)
+        self.journal = DropJournal(self.root, self.run_id)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "StoragePipeline":
@@ -67,7 +70,16 @@ class StoragePipeline:
         pipeline = cls(crawler)
         crawler.signals.connect(pipeline.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(pipeline.commit_requested, signal=storage_signals.commit_requested)
+        crawler.signals.connect(pipeline.item_dropped, signal=signals.item_dropped)
         return pipeline
+
+    def item_dropped(self, item: Any, exception: BaseException, **_: Any) -> None:
+        """Journal a copy the dedupe stage dropped: a state rebuilt from the output then skips its URLs too."""
+        if isinstance(exception, DuplicateDropped) and not exception.recheck and not self.broken:
+            try:
+                self.journal.record(exception.copy)
+            except OSError as exc:  # the copy is fetched (and dropped) once more after a rebuild: no loss
+                logger.warning("Cannot journal the dropped copy %s: %s", exception.copy.canonical_url, exc)
 
     @property
     def store(self) -> DedupeStore:
@@ -230,3 +242,7 @@ class StoragePipeline:
         if is_redis_store(store):  # claims found taken over at commit (a worker stalled too long)
             self.crawler.stats.set_value("autonews/distributed/lost_claims", cast("RedisStore", store).lost_claims)
         close_store(self.crawler)
+        try:
+            self.journal.close()
+        except OSError as exc:
+            logger.warning("Cannot close the drop journal %s: %s", self.journal.path, exc)
