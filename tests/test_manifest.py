@@ -140,12 +140,16 @@ def test_routed_non_english_files_are_listed_under_their_own_path(tmp_path: Path
     assert files == ["articles", "articles-non-english"]
 
 
-def test_a_damaged_manifest_stops_the_crawl_before_anything_is_written(tmp_path: Path) -> None:
+def test_a_damaged_manifest_line_is_skipped_and_counted_and_the_crawl_goes_on(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    (out / "manifest.jsonl").write_text('{"seq": 1, "file": "../../etc/passwd"}\n')
+    (out / "manifest.jsonl").write_text('{"seq": 1, "file": "../../etc/passwd"}\nnot json\n' + "[" * 100_000 + "\n")
     crawler = get_crawler(settings_dict={"AUTONEWS_OUTPUT_DIR": str(out), "AUTONEWS_STATE": str(out / "s.sqlite3")})
     storage = StoragePipeline.from_crawler(crawler)
     storage.open_spider()
-    assert storage.broken and crawler.stats.get_value("autonews/errors/storage") == 1
+    assert not storage.broken and crawler.stats.get_value("autonews/errors/manifest_line") == 3
+    storage.process_item(article(1, fingerprint="ab" * 16, canonical_url="http://news.example/2026/1/"))
+    storage.close_spider()
     close_store(crawler)
+    assert [(e.seq, e.records) for e in read_manifest(out)] == [(1, 1)]  # listed after the skipped lines
+    assert crawler.stats.get_value("autonews/errors/manifest_line") == 3  # each counted once

@@ -53,3 +53,24 @@ def test_clean_stale_temps_removes_dead_writers_only(tmp_path: Path) -> None:
     other.write_text("z")
     assert safefs.clean_stale_temps(tmp_path) == 1
     assert not stale.exists() and live.exists() and other.exists()
+
+
+def test_open_existing_refuses_a_link_and_a_fifo_and_opens_a_regular_file(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    (tmp_path / "manifest.jsonl").symlink_to(victim)
+    with pytest.raises(safefs.NotRegularFile, match="symbolic link"):
+        safefs.open_existing(tmp_path / "manifest.jsonl", os.O_RDWR | os.O_APPEND | os.O_CREAT)
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(safefs.NotRegularFile, match="not a regular file"):  # and does not block on it
+        safefs.open_existing(tmp_path / "fifo", os.O_RDONLY)
+    fd = safefs.open_existing(tmp_path / "new", os.O_WRONLY | os.O_CREAT)
+    os.write(fd, b"x")
+    os.close(fd)
+    assert (tmp_path / "new").read_bytes() == b"x" and victim.read_text() == "precious"
+
+
+def test_write_temp_leaves_a_temporary_name_that_a_later_cleanup_of_a_dead_writer_removes(tmp_path: Path) -> None:
+    tmp = safefs.write_temp(tmp_path / "x.jsonl", "data\n")
+    assert tmp.read_text() == "data\n" and tmp.name.startswith(".x.jsonl.") and tmp.suffix == ".tmp"
+    assert safefs.clean_stale_temps(tmp_path) == 0  # ours: alive

@@ -62,12 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
     state.add_argument("--prefix", metavar="PREFIX", help="Redis key prefix (default: AUTONEWS_REDIS_PREFIX)")
     state.add_argument("--older-than", metavar="AGE", default="90d", help="prune entries first seen before AGE (e.g. 90d, 12h)")
     read = sub.add_parser("read", help="print a consumer's unacknowledged records (README: Reading the output)",
+                          usage="autonews read [-h] --consumer NAME [--output DIR] [-o FILE] [--ack SEQ]",
                           description="Write every record of the sealed files after the consumer's committed position "
-                                      "as JSON Lines, and remember them as pending; --ack commits them.")
+                                      "as JSON Lines and name (on stderr) the manifest seq delivered through; "
+                                      "--ack SEQ commits through that seq. One reader per consumer name at a time.")
     read.add_argument("--consumer", metavar="NAME", required=True, help="consumer name, [A-Za-z0-9._-]+")
     read.add_argument("--output", metavar="DIR", help="output directory of the crawls (default: output)")
     read.add_argument("-o", dest="out", metavar="FILE", help="write the records to FILE instead of stdout")
-    read.add_argument("--ack", action="store_true", help="commit what the last read delivered; print nothing")
+    # nargs="?" so that a bare --ack (the old form) reaches read.py, which names the new one
+    read.add_argument("--ack", metavar="SEQ", nargs="?", const="bare",
+                      help="commit through manifest seq SEQ, the one the read named (required: a bare --ack "
+                           "is refused); print nothing")
     return parser
 
 

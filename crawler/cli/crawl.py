@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +18,7 @@ from crawler.cli.exitcodes import EXIT_LOCKED, EXIT_OUTPUT, EXIT_USAGE, UsageErr
 from crawler.cli.lock import LockedError, RunLock
 from crawler.demo import SOURCES_FILE as DEMO_SOURCES
 from pipelines.state.location import is_redis, resolve_state
+from pipelines.storage.safefs import touch_probe
 
 if TYPE_CHECKING:
     from scrapy.settings import Settings
@@ -87,11 +87,23 @@ def writable_dir(path: Path) -> str | None:
     """Return why ``path`` cannot hold output, or None when it can."""
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".autonews-probe-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        # a fresh O_EXCL|O_NOFOLLOW name: a link planted at a predictable probe name truncates nothing
+        touch_probe(path, ".autonews-probe")
     except OSError as exc:
         return f"{path}: {exc.strerror or exc}"
+    return None
+
+
+def state_links(state: str) -> str | None:
+    """Return why the SQLite state file cannot be opened safely (a planted link), or None."""
+    if not state or is_redis(state):
+        return None
+    from pipelines.state.sqlite_store import refuse_links  # behind the lock, like Scrapy
+
+    try:
+        refuse_links(state)
+    except OSError as exc:
+        return f"{exc.filename}: {exc.strerror}"
     return None
 
 
@@ -122,7 +134,7 @@ def prepare_crawl(args: argparse.Namespace) -> Iterator[Settings | int]:
         HTTPCACHE_DIR=str((output / ".httpcache").resolve()),
     )
     configure_console_logging(settings, args.verbose, args.log_file)
-    problem = writable_dir(output)
+    problem = writable_dir(output) or state_links(state_of(args))
     if problem:
         eprint(f"autonews: error: output not writable: {problem}")
         yield EXIT_OUTPUT

@@ -18,6 +18,8 @@ def run(args: argparse.Namespace) -> int:
     if not (output / "runs").is_dir():
         eprint(f"autonews: error: no run reports under {output / 'runs'} (crawl first, or give --output DIR)")
         return EXIT_USAGE
-    target = write_report(output, Path(args.file) if args.file else output / "report.html", args.days)
+    target, skipped = write_report(output, Path(args.file) if args.file else output / "report.html", args.days)
+    if skipped:
+        eprint(f"autonews: skipped {skipped} unusable run report(s) (see the warnings above)")
     eprint(f"autonews: report written to {target}")
     return 0

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import statistics
 from collections import Counter, defaultdict
 from datetime import datetime, timezone
@@ -26,11 +25,12 @@ from scrapy.exceptions import NotConfigured
 
 from crawler.cli.exitcodes import EXIT_HEALTH
 from crawler.extensions.runstatus import exit_status, failure_reasons
-from crawler.health.history import history_runs, load_reports, source_entries
+from crawler.health.history import history_runs, scan_reports, source_entries
 from crawler.health.judge import UNHEALTHY, judge, summary
 from crawler.health.signals import FIELDS, signals_of
 from crawler.health.thresholds import Thresholds
 from pipelines.storage.pipeline import crawl_run_id
+from pipelines.storage.safefs import atomic_write, clean_stale_temps
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +137,13 @@ class RunReport:
         """Add ``signals`` and ``health`` to every source entry, judged against the earlier run reports."""
         current_round = stats.get("autonews/distributed/round")
         limit = self.thresholds.window * HISTORY_REPORTS_PER_WINDOW
-        runs = history_runs(load_reports(self.output / "runs", limit=limit), exclude_round=current_round)
+        reports, skipped = scan_reports(self.output / "runs", limit=limit)  # the newest only, however long the history
+        if skipped:  # unusable reports are left out of the history (each logged), never a crash
+            self.crawler.stats.set_value("autonews/errors/run_report", len(skipped))
+            self.crawler.stats.inc_value("autonews/errors/total", len(skipped))
+            stats["autonews/errors/run_report"] = len(skipped)
+            stats["autonews/errors/total"] = stats.get("autonews/errors/total", 0) + len(skipped)
+        runs = history_runs(reports, exclude_round=current_round)
         # A worker sees only its share of a round, an interrupted run only part of it: no count-based rules.
         partial = current_round is not None or reason != "finished"
         t = self.thresholds
@@ -187,9 +193,9 @@ class RunReport:
         target = self.output / "runs" / f"{report['run_id']}.json"
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(".tmp")
-            tmp.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
-            os.replace(tmp, target)
+            clean_stale_temps(target.parent)  # those of killed earlier runs
+            # a fresh temporary name, renamed into place: never written through a link planted in runs/
+            atomic_write(target, json.dumps(report, indent=2, default=str))
         except OSError as exc:
             logger.error("Could not write the run report %s: %s", target, exc)
             return

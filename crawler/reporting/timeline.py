@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
-from crawler.health.history import history_runs, load_reports
+from crawler.health.history import history_runs, scan_reports
 from crawler.health.judge import STATUSES
 from crawler.health.signals import FIELDS
 
@@ -76,10 +76,17 @@ def _coverage(entry: Mapping[str, Any]) -> dict[str, float | None]:
     return {f: int(fields.get(f, 0)) / written for f in FIELDS}
 
 
-def build_timelines(runs_dir: Path, days: int, now: datetime | None = None) -> tuple[list[SourceTimeline], int]:
-    """Return the sources' timelines over the last ``days`` days, worst status first, and the number of runs."""
-    since = ((now or datetime.now(timezone.utc)) - timedelta(days=days)).isoformat(timespec="seconds")
-    reports = [r for r in load_reports(runs_dir) if str(r.get("start", "")) >= since]
+def build_timelines(runs_dir: Path, days: int, now: datetime | None = None) -> tuple[list[SourceTimeline], int, int]:
+    """Return the sources' timelines over the last ``days`` days, worst status first, the number of runs and
+    the number of run reports skipped as unusable.
+
+    Only the reports of the period are read (chosen by file name before parsing), so the time and
+    memory a report takes follow ``days``, not the length of the whole history.
+    """
+    moment = (now or datetime.now(timezone.utc)) - timedelta(days=days)
+    since = moment.isoformat(timespec="seconds")
+    loaded, skipped = scan_reports(runs_dir, since=moment)
+    reports = [r for r in loaded if str(r.get("start", "")) >= since]
     runs = history_runs(reports, finished_only=False)
     timelines: dict[str, SourceTimeline] = {}
     for run in runs:
@@ -102,4 +109,4 @@ def build_timelines(runs_dir: Path, days: int, now: datetime | None = None) -> t
             for language, count in (entry.get("languages") or {}).items():
                 tl.languages[language][day] += int(count)
     ordered = sorted(timelines.values(), key=lambda t: (STATUSES.index(t.status) if t.status in STATUSES else 9, t.name))
-    return ordered, len(runs)
+    return ordered, len(runs), len(skipped)

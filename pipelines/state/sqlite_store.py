@@ -17,6 +17,7 @@ one article (3 URL, 1 fingerprint, 1 near lookup) takes 0.15 / 0.25 / 0.28 ms at
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import sqlite3
@@ -76,15 +77,30 @@ def _fp64(fingerprint: str) -> int:
     return int.from_bytes(bytes.fromhex(fingerprint[:16]), "little", signed=True)
 
 
+def refuse_links(path: str) -> None:
+    """Raise OSError when the state file ``path`` or its ``-wal``/``-shm``/``-journal`` is a symbolic link.
+
+    The default state lives in the output directory, which is untrusted: a link planted at the
+    state's name would have SQLite turn its target (an empty file) into a database.
+    """
+    for name in (path, f"{path}-wal", f"{path}-shm", f"{path}-journal"):
+        if os.path.islink(name):
+            raise OSError(errno.ELOOP, "a symbolic link, not followed (remove it, or give the real file with --state)",
+                          name)
+
+
 def _create_private(path: str) -> None:
     """Create the state file empty with mode 0600 unless it exists (an empty file is a new database to SQLite).
 
     SQLite gives the ``-wal``, ``-shm`` and ``-journal`` files it creates the mode of the database
     file, so they are private too; creating the file first avoids changing the process umask,
     which other threads share. An existing file keeps the mode its owner gave it.
+
+    A symbolic link at its name or a companion's is refused (:func:`refuse_links`).
     """
+    refuse_links(path)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except FileExistsError:
         return
     os.close(fd)

@@ -17,8 +17,14 @@ Rules, and why:
   with a lower ``seq`` never appears after a reader has passed it.
 - A torn last line (a writer killed mid-append) is cut by the next writer, under the lock;
   readers ignore an incomplete last line.
+- A garbled complete line (not JSON, not an object, a field missing or of the wrong type) is set
+  aside, not obeyed: readers and writers skip it with a warning and count it
+  (:attr:`ManifestScan.skipped`, :attr:`Manifest.skipped`); one bad line never stops a crawl or a
+  read. The file it listed, if any, is listed again by the next crawl's :meth:`Manifest.repair`
+  (under a new ``seq``: nothing is lost, a consumer that had passed it reads it once more).
 - The output directory is not trusted input: :func:`read_manifest` refuses a line whose
-  ``file`` is absolute or resolves outside the output directory.
+  ``file`` is absolute or resolves outside the output directory, and the manifest is never
+  opened through a symbolic link.
 """
 
 from __future__ import annotations
@@ -26,15 +32,19 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from pipelines.storage.naming import SEALED_GLOB, file_run_id
+from pipelines.storage.safefs import NotRegularFile, open_existing
 from pipelines.storage.sealed import fsync_dir
+
+logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.jsonl"
 """The manifest's file name under the output directory."""
@@ -92,6 +102,8 @@ def parse_line(line: bytes) -> ManifestEntry:
         data = json.loads(line)
     except ValueError as exc:
         raise ManifestError(f"manifest line is not JSON: {exc}") from None
+    except RecursionError:  # a line of 100,000 nested brackets: garbled, not fatal
+        raise ManifestError("manifest line is nested too deep") from None
     if not isinstance(data, dict):
         raise ManifestError("manifest line is not an object")
     ints = ("seq", "records", "bytes", "schema_version")
@@ -103,19 +115,67 @@ def parse_line(line: bytes) -> ManifestEntry:
     return ManifestEntry(**{name: data[name] for name in _FIELDS})
 
 
-def read_manifest(root: Path) -> list[ManifestEntry]:
-    """Every complete line of ``root``'s manifest (empty when there is none), paths checked."""
+@dataclass
+class ManifestScan:
+    """The parsed complete lines of a manifest, and why each garbled one was skipped."""
+
+    entries: list[ManifestEntry] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """One reason per skipped line (``byte N: ...``), in file order."""
+
+    def take(self, data: bytes, start: int = 0) -> int:
+        """Parse the complete lines of ``data`` (read from byte ``start`` of the manifest); return the
+        length of the complete part (an incomplete last line is still being written)."""
+        complete = data.rfind(b"\n") + 1
+        offset = start
+        for line in data[:complete].split(b"\n")[:-1]:
+            if line.strip():
+                try:
+                    self.entries.append(parse_line(line))
+                except ManifestError as exc:
+                    self.skipped.append(f"byte {offset}: {exc}")
+            offset += len(line) + 1
+        return complete
+
+    def warn(self, path: Path) -> None:
+        """Log the skipped lines of ``path``: the first few with their reasons, then how many more."""
+        for reason in self.skipped[:_WARN_LINES]:
+            logger.warning("Skipping a garbled line of %s: %s", path, reason[:300])
+        if len(self.skipped) > _WARN_LINES:
+            logger.warning("Skipping %d more garbled line(s) of %s", len(self.skipped) - _WARN_LINES, path)
+
+
+_WARN_LINES = 3
+"""Garbled manifest lines logged one by one; the rest are counted (every reader would log them again)."""
+
+
+def scan_manifest(root: Path) -> ManifestScan:
+    """Every complete line of ``root``'s manifest (none when there is none), garbled lines skipped and warned
+    about; paths are not checked (see :func:`read_manifest`)."""
     path = manifest_path(root)
     try:
-        data = path.read_bytes()
+        fd = open_existing(path, os.O_RDONLY)  # never through a link, never a FIFO
     except FileNotFoundError:
-        return []
-    entries = []
-    for line in data[: data.rfind(b"\n") + 1].splitlines():  # an incomplete last line is still being written
-        if line.strip():
-            entry = parse_line(line)
-            resolve_entry_file(root, entry.file)
-            entries.append(entry)
+        return ManifestScan()
+    except NotRegularFile as exc:
+        raise ManifestError(f"{path}: {exc.strerror}") from None
+    with open(fd, "rb") as fh:
+        data = fh.read()
+    scan = ManifestScan()
+    scan.take(data)
+    scan.warn(path)
+    return scan
+
+
+def read_manifest(root: Path) -> list[ManifestEntry]:
+    """Every valid complete line of ``root``'s manifest (empty when there is none), paths checked.
+
+    Garbled lines are skipped with a warning (:func:`scan_manifest` counts them); a line naming a
+    file outside the output directory raises ManifestError.
+    """
+    entries = scan_manifest(root).entries
+    for entry in entries:
+        resolve_entry_file(root, entry.file)
     return entries
 
 
@@ -156,28 +216,31 @@ class Manifest:
         self._offset = 0
         self._listed: set[str] = set()
         self._last_seq = 0
+        self.skipped = 0
+        """Garbled lines skipped so far (counted once each)."""
 
     def _open(self) -> BinaryIO:
-        """The manifest for appending and reading; a symlink in its place is refused (untrusted directory)."""
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-        return os.fdopen(fd, "a+b")
+        """The manifest for appending and reading; a symlink (or a FIFO...) in its place is refused
+        (untrusted directory) with NotRegularFile, an OSError."""
+        return os.fdopen(open_existing(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT), "a+b")
 
     def _catch_up(self, fh: BinaryIO) -> None:
         """Read lines appended since the last call; cut a torn last line (the lock is held)."""
         size = os.fstat(fh.fileno()).st_size
         if size < self._offset:  # replaced behind our back: start over
-            self._offset, self._listed, self._last_seq = 0, set(), 0
+            self._offset, self._listed, self._last_seq, self.skipped = 0, set(), 0, 0
         fh.seek(self._offset)
         data = fh.read()
-        complete = data.rfind(b"\n") + 1
+        scan = ManifestScan()
+        complete = scan.take(data, self._offset)
         if complete < len(data):  # a writer died mid-line: nobody else writes while we hold the lock
             os.ftruncate(fh.fileno(), self._offset + complete)
             os.fsync(fh.fileno())
-        for line in data[:complete].splitlines():
-            if line.strip():
-                entry = parse_line(line)
-                self._listed.add(entry.file)
-                self._last_seq = max(self._last_seq, entry.seq)
+        for entry in scan.entries:
+            self._listed.add(entry.file)
+            self._last_seq = max(self._last_seq, entry.seq)
+        scan.warn(self.path)  # garbled lines are set aside: appending goes on after them
+        self.skipped += len(scan.skipped)
         self._offset += complete
 
     def append(self, paths: Iterable[Path], sealed_at: str | None = None) -> list[ManifestEntry]:

@@ -7,7 +7,6 @@ an article is never marked as seen before it is durably written.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,9 +23,10 @@ from pipelines.record import SCHEMA_VERSION, build_record, record_line
 from pipelines.state.backend import close_store, is_redis_store, open_store
 from pipelines.state.store import DedupeStore
 from pipelines.stats import count_error
-from pipelines.storage.manifest import Manifest, ManifestError
+from pipelines.storage.manifest import Manifest
 from pipelines.storage.naming import day_dir, file_stem, run_id
 from pipelines.storage.recovery import recover
+from pipelines.storage.safefs import clean_stale_temps, touch_probe
 from pipelines.storage.sealed import COMMIT_EVERY, SEAL_EVERY_ITEMS, SEAL_EVERY_SECONDS, SealedFile
 
 if TYPE_CHECKING:
@@ -76,21 +76,25 @@ class StoragePipeline:
         """Recover what a killed run left behind (``.part`` files, missing manifest lines), then start the sealing timer."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            probe = self.root / f".write-test-{os.getpid()}"
-            probe.write_bytes(b"")
-            probe.unlink()
+            touch_probe(self.root, ".write-test")  # never opens an existing name (a planted link)
+            clean_stale_temps(self.root)  # temporary files of killed earlier writers (report.html...)
             recover(self.root, self.store, self.crawler.stats)
             repaired = self.manifest.repair()  # also lists the files recovery has just sealed
-        except OSError as exc:
+        except OSError as exc:  # a link or a FIFO in the manifest's place too: never written through
             self.fail(exc)
             return
-        except ManifestError as exc:  # a damaged manifest: no file may be published that it cannot list
-            self.fail(OSError(f"{self.manifest.path}: {exc}"))
-            return
+        self.count_skipped_lines()
         if repaired:
             self.crawler.stats.inc_value("autonews/manifest/repaired", len(repaired))
             logger.warning("Listed %d sealed file(s) missing from the manifest", len(repaired))
         self._timer.start(min(60.0, max(1.0, self.every_seconds)), now=False)
+
+    def count_skipped_lines(self) -> None:
+        """Count the garbled manifest lines met since the last call (skipped and logged, never obeyed nor fatal)."""
+        new = self.manifest.skipped - self.crawler.stats.get_value("autonews/errors/manifest_line", 0)
+        if new > 0:
+            self.crawler.stats.inc_value("autonews/errors/manifest_line", new)
+            self.crawler.stats.inc_value("autonews/errors/total", new)
 
     def fail(self, exc: OSError) -> None:
         """Stop the crawl on an unwritable output; the state is not advanced."""
@@ -177,11 +181,8 @@ class StoragePipeline:
         self.uncommitted = 0
         path = sealed.publish()
         if path is not None:
-            try:
-                self.manifest.append([path])
-            except ManifestError as exc:  # damaged since the run began: the next run stops on it (open_spider)
-                self.crawler.stats.inc_value("autonews/errors/manifest")
-                logger.error("Sealed %s but could not list it: %s", path, exc)
+            self.manifest.append([path])
+            self.count_skipped_lines()
             self.crawler.stats.inc_value("autonews/sealed_files")
             logger.info("Sealed %s", path)
 

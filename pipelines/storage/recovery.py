@@ -22,7 +22,8 @@ from pipelines.dedupe.pipeline import dedupe_keys
 from pipelines.state.backend import is_redis_store
 from pipelines.state.store import DedupeStore, NewVersion
 from pipelines.storage.naming import PART_GLOB, part_instance
-from pipelines.storage.sealed import PartInUse, fsync_dir, recover_part
+from pipelines.storage.safefs import NotRegularFile, clean_stale_temps, open_existing, write_temp
+from pipelines.storage.sealed import BadPart, PartInUse, fsync_dir, recover_part
 
 if TYPE_CHECKING:
     from pipelines.state.redis_store import RedisStore
@@ -38,12 +39,24 @@ def recover(root: Path, store: DedupeStore, stats: StatsCollector) -> None:
         recover_own(root, store, stats)
 
 
+def leftover_parts(root: Path) -> list[Path]:
+    """The ``*.part`` files under ``root``, in name order, after removing the temporary files a killed
+    recovery left beside them (those of dead processes only)."""
+    parts = sorted(root.glob(PART_GLOB))
+    for directory in sorted({part.parent for part in parts}):
+        clean_stale_temps(directory)
+    return parts
+
+
 def recover_own(root: Path, store: DedupeStore, stats: StatsCollector) -> None:
     """Seal every leftover ``*.part`` file and record its articles as seen."""
-    for part in sorted(root.glob(PART_GLOB)):
+    for part in leftover_parts(root):
         try:
             final, records = recover_part(part)
         except PartInUse:
+            continue
+        except BadPart as exc:
+            set_aside(stats, exc)
             continue
         for record in records:
             store.add_record(record)
@@ -56,22 +69,36 @@ def recover_own(root: Path, store: DedupeStore, stats: StatsCollector) -> None:
 def recover_dead_workers(root: Path, store: RedisStore, stats: StatsCollector) -> None:
     """Seal the ``*.part`` files of dead worker instances, keeping only lines nobody else took over."""
     live = store.live_instances() - {store.instance}
-    for part in sorted(root.glob(PART_GLOB)):
+    for part in leftover_parts(root):
         owner = part_instance(part)
         if owner is None or owner in live:
             continue
-        with open(part, "rb") as handle:
+        try:
+            fd = open_existing(part, os.O_RDONLY)  # a planted link is never read through
+        except NotRegularFile as exc:
+            set_aside(stats, exc)
+            continue
+        except FileNotFoundError:
+            continue  # another worker has just recovered it
+        with open(fd, "rb") as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 continue  # another worker on this directory is recovering it
             if part.exists():
-                _recover_dead_part(part, owner, store, stats)
+                _recover_dead_part(part, handle.read(), owner, store, stats)
 
 
-def _recover_dead_part(part: Path, owner: str, store: RedisStore, stats: StatsCollector) -> None:
-    """Claim each complete line as ``owner``'s heir, write the kept ones, commit, then seal."""
-    data = part.read_bytes()
+def set_aside(stats: StatsCollector, exc: OSError) -> None:
+    """Leave a ``.part`` that is a link, not a regular file or not JSON Lines where it is, logged and counted."""
+    stats.inc_value("autonews/errors/bad_part")
+    stats.inc_value("autonews/errors/total")
+    logger.error("Left %s alone, not recovered: %s", exc.filename, exc.strerror)
+
+
+def _recover_dead_part(part: Path, data: bytes, owner: str, store: RedisStore, stats: StatsCollector) -> None:
+    """Claim each complete line (of ``data``, read from the locked ``part``) as ``owner``'s heir, write the
+    kept ones, commit, then seal."""
     lines = [line for line in data[: data.rfind(b"\n") + 1].splitlines() if line.strip()]
     store.heartbeat(owner)  # adopt the dead instance while its lines are claimed
     kept = []
@@ -92,11 +119,8 @@ def _recover_dead_part(part: Path, owner: str, store: RedisStore, stats: StatsCo
                 kept.append(line)
         final = part.with_suffix(".jsonl")
         if kept:
-            tmp = part.with_suffix(".recovering")
-            with open(tmp, "wb") as fh:
-                fh.write(b"".join(line + b"\n" for line in kept))
-                fh.flush()
-                os.fsync(fh.fileno())
+            # a fresh O_EXCL|O_NOFOLLOW name (a killed recovery's is removed by the next run: clean_stale_temps)
+            tmp = write_temp(final, b"".join(line + b"\n" for line in kept))
             store.commit()
             os.replace(tmp, final)
         else:

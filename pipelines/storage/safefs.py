@@ -13,9 +13,11 @@ can remove those of dead processes (a killed save) and leave a live writer's alo
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import secrets
+import stat
 from pathlib import Path
 
 NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -32,18 +34,43 @@ def create_new(path: str | os.PathLike[str], mode: int = 0o644) -> int:
     return os.open(path, NEW_FILE_FLAGS, mode)
 
 
+class NotRegularFile(OSError):
+    """A name autonews opens in the output directory is a symbolic link or not a regular file."""
+
+
+def open_existing(path: str | os.PathLike[str], flags: int, mode: int = 0o644) -> int:
+    """Open ``path`` with ``flags`` (``O_CREAT`` allowed) without following a link; a regular file only.
+
+    For the files autonews appends to or recovers in place (the manifest, a ``.part`` left by a
+    killed run): a link planted at the name raises :class:`NotRegularFile` (nothing is opened
+    through it), and so does a FIFO or a device (``O_NONBLOCK`` keeps a FIFO from blocking the open).
+    """
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, mode)
+    except OSError as exc:
+        # Linux says ELOOP for O_NOFOLLOW on a symlink, the BSDs EMLINK.
+        if exc.errno in (errno.ELOOP, errno.EMLINK):
+            raise NotRegularFile(exc.errno, "a symbolic link, not followed", str(path)) from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise NotRegularFile(errno.EINVAL, "not a regular file", str(path))
+    os.set_blocking(fd, True)
+    return fd
+
+
 def temp_path(target: Path) -> Path:
     """A fresh temporary name beside ``target``, tagged with this process' pid."""
     return target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
 
 
-def atomic_write(target: str | os.PathLike[str], data: bytes | str, *, mode: int = 0o644,
-                 durable: bool = True) -> None:
-    """Replace ``target`` with ``data`` (str is encoded as UTF-8) all at once.
+def write_temp(target: str | os.PathLike[str], data: bytes | str, *, mode: int = 0o644,
+               durable: bool = True) -> Path:
+    """Write ``data`` (str as UTF-8) to a new temporary file beside ``target``; return its path.
 
-    Written to a new temporary file in the same directory (never through a link), fsynced when
-    ``durable``, then renamed over ``target``; a failure removes the temporary file. A reader
-    sees the old content or the new, never a part.
+    The caller renames it into place (``os.replace``) when it is ready to (after a state commit,
+    say), or unlinks it; a crash in between leaves a temporary name :func:`clean_stale_temps`
+    removes. Never written through a link; fsynced when ``durable``.
     """
     target = Path(target)
     payload = data.encode("utf-8") if isinstance(data, str) else data
@@ -55,15 +82,37 @@ def atomic_write(target: str | os.PathLike[str], data: bytes | str, *, mode: int
             fh.flush()
             if durable:
                 os.fsync(fh.fileno())
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+    return tmp
+
+
+def atomic_write(target: str | os.PathLike[str], data: bytes | str, *, mode: int = 0o644,
+                 durable: bool = True) -> None:
+    """Replace ``target`` with ``data`` (str is encoded as UTF-8) all at once.
+
+    Written to a new temporary file in the same directory (never through a link), fsynced when
+    ``durable``, then renamed over ``target``; a failure removes the temporary file. A reader
+    sees the old content or the new, never a part.
+    """
+    target = Path(target)
+    tmp = write_temp(target, data, mode=mode, durable=durable)
+    try:
         os.replace(tmp, target)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _unlink_quietly(tmp)
         raise
     if durable:
         _fsync_dir(target.parent)
+
+
+def _unlink_quietly(path: Path) -> None:
+    """Remove a temporary file of ours, if it is still there."""
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def touch_probe(directory: Path, stem: str) -> None:

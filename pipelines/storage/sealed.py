@@ -7,12 +7,15 @@ never meets a half-written line.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
 import time
 from pathlib import Path
 from typing import Any
+
+from pipelines.storage.safefs import NotRegularFile, create_new, open_existing
 
 
 SEAL_EVERY_ITEMS = 500
@@ -38,7 +41,8 @@ class SealedFile:
         directory.mkdir(parents=True, exist_ok=True)
         self.part = directory / f"{stem}.part"
         self.final = directory / f"{stem}.jsonl"
-        self._fh = open(self.part, "ab")
+        # A new name (the run id is unique): O_EXCL|O_NOFOLLOW, so a link planted at it is never written through.
+        self._fh = open(create_new(self.part), "wb")
         # Held while writing: recovery leaves a .part alone while its writer lives (other workers).
         fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.lines = 0
@@ -86,6 +90,10 @@ class PartInUse(RuntimeError):
     """The ``.part`` file belongs to a writer that is still running."""
 
 
+class BadPart(OSError):
+    """A ``.part`` name holds a symbolic link or something else than a regular file: set aside."""
+
+
 def recover_part(path: Path) -> tuple[Path | None, list[dict[str, Any]]]:
     """Seal a killed run's ``.part`` file, cutting a torn last line.
 
@@ -94,21 +102,27 @@ def recover_part(path: Path) -> tuple[Path | None, list[dict[str, Any]]]:
     nothing was complete) and its records, so the caller can record them as
     seen before anything new is written.
     """
-    with open(path, "rb") as probe:
+    try:
+        fd = open_existing(path, os.O_RDWR)  # a link planted as a .part is refused, never read or cut
+    except NotRegularFile as exc:
+        raise BadPart(exc.errno, exc.strerror, str(path)) from None
+    with open(fd, "r+b") as fh:
         try:
-            fcntl.flock(probe.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise PartInUse(f"{path} is being written by a live process") from None
-        data = probe.read()
-    keep = data.rfind(b"\n") + 1  # 0 when there is no complete line
-    if keep < len(data):
-        with open(path, "r+b") as fh:
+        data = fh.read()
+        keep = data.rfind(b"\n") + 1  # 0 when there is no complete line
+        try:
+            records = [json.loads(line) for line in data[:keep].splitlines() if line.strip()]
+        except ValueError as exc:  # not written by autonews: set aside rather than published
+            raise BadPart(errno.EINVAL, f"a line is not JSON ({exc})", str(path)) from None
+        if keep < len(data):
             fh.truncate(keep)
             os.fsync(fh.fileno())
     if not keep:
         path.unlink()
         return None, []
-    records = [json.loads(line) for line in data[:keep].splitlines() if line.strip()]
     final = path.with_suffix(".jsonl")
     os.replace(path, final)
     fsync_dir(final.parent)
