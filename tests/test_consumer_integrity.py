@@ -22,7 +22,7 @@ def test_a_one_byte_change_that_keeps_the_size_is_refused(tmp_path: Path) -> Non
     assert (entry.bytes, entry.records) == (len(tampered), 3)  # only the sha256 can tell
 
     result = run_cli("read", "--consumer", "c", "--output", str(out), cwd=tmp_path)
-    assert result.returncode != 0
+    # set aside with a warning, never delivered (README, Reading): the reader goes on past it
     assert "does not match its manifest line" in result.stderr and "r-00001" in result.stderr
     assert "/r-00001/" not in result.stdout  # neither the changed record nor its neighbours
 
