@@ -150,3 +150,7 @@ def test_drop_names_the_language(language: str | None, shown: str) -> None:
         pipeline.apply(make_article("https://a.example/x", ENGLISH), result)
     assert str(exc.value) == f"{shown}: https://a.example/x"
     assert crawler.stats.get_value("autonews/dropped/non_english") == 1
+
+
+def test_built_directly_the_policy_is_flag() -> None:
+    assert LanguagePipeline(get_crawler(settings_dict={"AUTONEWS_POOL_PROCESSES": 0})).policy == "flag"
