@@ -6,6 +6,8 @@ Syndicated variants of the benchmark's bodies are checked by the near-duplicates
 
 from __future__ import annotations
 
+import re
+
 import itertools
 import subprocess
 import sys
@@ -44,7 +46,7 @@ def test_fingerprint_ignores_case_and_whitespace() -> None:
     a = text_fingerprint("Tesla cut prices.\nDemand  rose.")
     assert a == text_fingerprint("  tesla CUT prices. demand rose. ")
     assert a != text_fingerprint("Tesla cut prices. Demand fell.")
-    assert len(a) == 32 and int(a, 16) >= 0
+    assert re.fullmatch(r"[0-9a-f]{32}", a), a
     assert normalize_text(" A\n\tB  ") == "a b"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -12,6 +13,7 @@ from scrapy.utils.test import get_crawler
 from pipelines.dedupe.neardup import near_signature, text_fingerprint
 from crawler.ages import parse_age
 from pipelines.state.backend import close_store, open_store, prune_state, state_stats
+from pipelines.state.redis_store import RedisStore
 from pipelines.state.sqlite_store import SQLiteStore
 from pipelines.state.store import DedupeStore
 
@@ -23,7 +25,29 @@ def _add(store: SQLiteStore, url: str, text: str, **kw: object) -> None:
     store.add(url, fingerprint=text_fingerprint(text), signature=near_signature(text), **kw)
 
 
-def test_is_a_dedupe_store(tmp_path: Path) -> None:
+def protocol_methods() -> list[str]:
+    """The public methods the DedupeStore protocol declares."""
+    return [name for name, value in vars(DedupeStore).items() if callable(value) and not name.startswith("_")]
+
+
+@pytest.mark.parametrize("store_class", [SQLiteStore, RedisStore])
+def test_is_a_dedupe_store(tmp_path: Path, store_class: type) -> None:
+    # isinstance on a runtime_checkable Protocol only checks that the names exist: check that every
+    # declared parameter is accepted the same way (name, kind, default) and that anything the store adds
+    # is optional, so a caller written against the protocol works with every backend.
+    assert len(protocol_methods()) >= 8
+    for name in protocol_methods():
+        declared = inspect.signature(getattr(DedupeStore, name)).parameters
+        actual = inspect.signature(getattr(store_class, name)).parameters
+        where = (store_class.__name__, name)
+        for param in declared.values():
+            assert param.name in actual, (*where, param.name)
+            mine = actual[param.name]
+            assert (mine.kind, mine.default) == (param.kind, param.default), (*where, param.name)
+        positional = [p.name for p in actual.values() if p.kind is p.POSITIONAL_OR_KEYWORD]
+        assert positional == [p.name for p in declared.values() if p.kind is p.POSITIONAL_OR_KEYWORD], where
+        extra = [p for n, p in actual.items() if n not in declared]
+        assert all(p.default is not p.empty for p in extra), where
     store = SQLiteStore(tmp_path / "s.sqlite3")
     assert isinstance(store, DedupeStore)
     store.close()
