@@ -74,8 +74,8 @@ def extract_article(body: bytes | str, url: str, encoding: str | None = None, *,
     if tree is None:
         return None
     check_depth(tree)  # raises PageRefused("too_deep"): never judged on a part the parser cut off
-    check_size(tree)  # raises PageRefused("too_many_paragraphs" or "too_many_elements")
     bounded = ["inline_flood"] if flatten_inline_floods(tree) else []
+    check_size(tree)  # after flattening (a flood's tags are gone): raises PageRefused("too_many_...")
     drop_comment_sections(tree)  # before any text is read: metadata never comes from a reader's comment
     paragraphs = Paragraphs(tree)
     text = best_text(tree, url, paragraphs)
