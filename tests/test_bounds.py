@@ -139,3 +139,18 @@ def test_a_link_farm_of_too_many_elements_is_refused_with_its_reason() -> None:
         extract_article(_page("<ul>" + '<li><a href="/a">Related</a></li>' * (MAX_ELEMENTS // 2) + "</ul>"),
                         "https://x.example/a")
     assert refused.value.label == "too_many_elements"
+
+
+def test_furniture_patterns_only_judge_short_lines() -> None:
+    """A line of thousands of characters is text, never a footer, tail or teaser line (issue 21: the
+    furniture patterns try dozens of alternatives at every character, seconds on a one-line 8 MB page)."""
+    from pipelines.extract.text import clean_text
+
+    body = "The plant will build the estate from 2027. " * 70  # ~3,000 characters
+    long_tail = body + "Copyright 2024, all rights reserved."
+    text = clean_text("\n".join(["First paragraph of the story, long enough to count as text here.", long_tail]))
+    assert text.endswith("all rights reserved.")
+    short = clean_text("\n".join(["First paragraph of the story, long enough to count as text here.", body,
+                                  "Copyright 2024, all rights reserved."]))
+    assert not short.endswith("all rights reserved.")  # the short line still goes
+    assert clean_text("A line that ends with a prompt. Click To Tweet") == "A line that ends with a prompt."

@@ -184,6 +184,10 @@ _MAX_HEAD_LINES = 3
 _FOOTER = re.compile(r"©|\bcopyright\b|\ball rights reserved\b|^(?:subscribe|sign up|abonneer|abonnieren|abonnez"
                      r"|suscr[ií]bete|inscreva-se|iscriviti)\b", re.I)
 _FOOTER_WINDOW = 5
+# Furniture (a teaser, a footer, a sign-up or share line) is a short line. The patterns above are linear but
+# try dozens of alternatives at every character: on a one-paragraph 8 MB page each search cost seconds, for
+# a line that can only be text. Longer lines are not tested.
+_MAX_FURNITURE_CHARS = 2000
 _FOOTER_MAX_SHARE = 0.5
 _READING_TIME = re.compile(r"^(?:reading time|tempo de leitura|tiempo de lectura|temps de lecture|leestijd|lesezeit)\b"
                            r"|^\d+\s*min(?:ute)?s?\s+read$", re.I)
@@ -232,11 +236,22 @@ def _is_dateline(line: str) -> bool:
         and not line.rstrip().endswith(".")
 
 
+def _is_furniture(line: str, pattern: re.Pattern[str]) -> bool:
+    """Whether a line short enough to be furniture matches ``pattern``."""
+    return len(line) <= _MAX_FURNITURE_CHARS and pattern.search(line) is not None
+
+
+def _ends_with_tweet(line: str) -> bool:
+    """Whether ``line`` ends with "Click To Tweet" (any case): looked at before the regex, which tries every
+    whitespace run of a long line."""
+    return line[-40:].rstrip().lower().endswith("click to tweet")
+
+
 def _cut_footer(lines: list[str]) -> list[str]:
     """Cut at a copyright/sign-up line among the last few, with whatever disclaimers follow it."""
     words = sum(len(line.split()) for line in lines)
     for i in range(max(1, len(lines) - _FOOTER_WINDOW), len(lines)):
-        if _FOOTER.search(lines[i]) and sum(len(line.split()) for line in lines[i:]) <= _FOOTER_MAX_SHARE * words:
+        if len(lines[i]) <= _MAX_FURNITURE_CHARS and _FOOTER.search(lines[i]) and sum(len(line.split()) for line in lines[i:]) <= _FOOTER_MAX_SHARE * words:
             return lines[:i]
     return lines
 
@@ -245,15 +260,15 @@ def clean_text(text: str, headings: list[str | None] | None = None) -> str:
     """Trim a chosen text: blank lines, a repeated headline or dateline at the top, teasers anywhere,
     boilerplate at the end. ``headings``: the page's title candidates (title, og:title, h1...)."""
     titles = [h for h in headings or [] if h]
-    lines = [_CLICK_TO_TWEET.sub("", line) for line in split_lines(text)]
+    lines = [_CLICK_TO_TWEET.sub("", line) if _ends_with_tweet(line) else line for line in split_lines(text)]
     head = 0
     while lines and head < _MAX_HEAD_LINES and (_is_heading(lines[0], titles) or _is_dateline(lines[0])):
         lines.pop(0)
         head += 1
-    lines = [line for line in lines if not (_TEASER.search(line) or _is_teaser_tag(line))]
+    lines = [line for line in lines if not (_is_furniture(line, _TEASER) or _is_teaser_tag(line))]
     lines = cut_comments(_cut_footer(lines))
     dropped = 0
-    while len(lines) > 1 and dropped < _MAX_TAIL_LINES and _TAIL.search(lines[-1]):
+    while len(lines) > 1 and dropped < _MAX_TAIL_LINES and _is_furniture(lines[-1], _TAIL):
         lines.pop()
         dropped += 1
     return "\n".join(lines)
