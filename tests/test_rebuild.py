@@ -135,7 +135,8 @@ def test_after_a_rebuild_copies_are_still_dropped_and_updates_still_become_the_n
     registry = generate_site(site, 10)
     state = _state_args(backend, request)
     with DemoServer(root=site) as server:
-        args = crawl_args(registry, server.base_url, out, *state)
+        # re-checked at once: by default an article is looked at again only a day after its last fetch
+        args = crawl_args(registry, server.base_url, out, *state, "-s", "AUTONEWS_RECHECK_MIN_HOURS=0")
         _ok(run_cli(*args, cwd=tmp_path))
         _edit(site, "story-000003", CORRECTION)
         _ok(run_cli(*args, cwd=tmp_path))  # version 2 of story 3
@@ -253,7 +254,10 @@ def test_a_failed_rebuild_leaves_the_state_as_it_was(crawled: dict[str, Any], tm
     out = _copy(crawled, tmp_path)
     before = (out / "state.sqlite3").read_bytes()
     with open(out / "manifest.jsonl", "ab") as fh:
-        fh.write(b'{"seq": 3, "file": "../../etc/passwd"}\n')
+        # a complete line naming a file outside the output: refused outright (a garbled line is only skipped)
+        fh.write(json.dumps({"seq": 3, "file": "../../etc/passwd.jsonl", "records": 1, "bytes": 1, "sha256": "0" * 64,
+                             "run_id": "r", "sealed_at": "2026-12-01T00:00:00+00:00", "schema_version": 3}).encode()
+                 + b"\n")
     proc = run_cli("state", "rebuild", "--force", "--output", str(out), cwd=tmp_path)
     assert proc.returncode == 1 and "cannot read the manifest" in proc.stderr, proc.stderr
     assert (out / "state.sqlite3").read_bytes() == before

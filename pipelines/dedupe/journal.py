@@ -8,6 +8,10 @@ sealed files must never take it for one)::
 
     {"canonical_url": "...", "aliases": ["..."], "duplicate_of": "...", "kind": "near_duplicate"}
 
+A page found not to be an article is journaled the same way (``"kind": "not_article"``, no
+``duplicate_of``, ``seen_at`` the time it was found), so that a rebuilt state also keeps it from being
+fetched again for ``AUTONEWS_NOT_ARTICLE_DAYS``.
+
 These files are not listed in the manifest (they hold no article for consumers). A line only
 ever makes the crawler *skip* URLs, never fetch one; malformed lines are ignored when read.
 """
@@ -24,6 +28,8 @@ from pipelines.storage.safefs import create_new
 
 JOURNAL_DIR = "dropped"
 """The journals' directory under the output directory."""
+NOT_ARTICLE = "not_article"
+"""``kind`` of a journaled page that was not an article."""
 MAX_ALIASES = 16
 """Aliases kept per line when read back (a copy has its request, final and canonical URL)."""
 
@@ -36,6 +42,8 @@ class DroppedCopy:
     aliases: tuple[str, ...]
     duplicate_of: str
     kind: str
+    seen_at: str = ""
+    """When it was found (ISO 8601, UTC); set on ``not_article`` lines."""
 
 
 class DropJournal:
@@ -77,7 +85,8 @@ def _parse(line: bytes) -> DroppedCopy | None:
     if not isinstance(aliases, list):
         aliases = []
     kept = tuple(a for a in aliases[:MAX_ALIASES] if isinstance(a, str) and a.startswith(("http://", "https://")))
-    return DroppedCopy(canonical, kept, str(data.get("duplicate_of") or ""), str(data.get("kind") or ""))
+    return DroppedCopy(canonical, kept, str(data.get("duplicate_of") or ""), str(data.get("kind") or ""),
+                       str(data.get("seen_at") or ""))
 
 
 def read_journal(root: Path) -> Iterator[DroppedCopy]:

@@ -23,11 +23,12 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipelines.consumer.reader import read_entry
-from pipelines.dedupe.journal import read_journal
+from pipelines.dedupe.journal import NOT_ARTICLE, read_journal
 from pipelines.state.backend import open_state
 from pipelines.state.location import is_redis
 from pipelines.state.readable import StateUnreadable, check_state
@@ -134,7 +135,10 @@ def replay(store: DedupeStore, root: Path, summary: RebuildSummary, progress: Pr
             progress(summary)
     store.commit()
     for copy in read_journal(root):
-        if copy.duplicate_of and store.find_url(copy.duplicate_of) is not None:
+        if copy.kind == NOT_ARTICLE:  # a page that was not an article: not fetched again for a while either
+            for url in (copy.canonical_url, *copy.aliases):
+                store.record_not_article(url, journal_time(copy.seen_at))
+        elif copy.duplicate_of and store.find_url(copy.duplicate_of) is not None:
             # as the crawl's claim left it: the copy's URLs recorded under the article it duplicates
             store.add(copy.duplicate_of, aliases=(copy.canonical_url, *copy.aliases))
         else:  # that article's file was skipped: it must stay new, so the copy's URLs stand alone
@@ -223,9 +227,11 @@ def _unlink(path: Path) -> None:
 
 
 # -- Redis: a temporary prefix, renamed over the state's keys in one transaction ---------------------
-STATE_KINDS = ("doc", "u", "f", "b")
+STATE_KINDS = ("doc", "u", "f", "b", "m")
 """Key families of the dedupe state under a prefix (``pipelines.state.redis_keys``): documents, URL,
-fingerprint and band buckets; plus the single keys below. Crawl keys (queues, leases, rounds) are others."""
+fingerprint and band buckets, what is remembered per URL (not-article pages from the journal; re-check
+times are not in the output and start afresh); plus the single keys below. Crawl keys (queues, leases,
+rounds) are others."""
 STATE_SINGLE_KEYS = ("count", "docid", "live")
 
 
@@ -297,3 +303,12 @@ def _rebuild_redis(url: str, root: Path, prefix: str, progress: Progress | None,
     finally:
         store.close()
     return summary
+
+
+def journal_time(value: str) -> datetime:
+    """A journal line's ``seen_at`` as an aware datetime (now, when missing or unreadable)."""
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return datetime.now(timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)

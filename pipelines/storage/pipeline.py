@@ -18,9 +18,11 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
-from pipelines.dedupe.journal import DropJournal
+from pipelines.dedupe.journal import NOT_ARTICLE, DropJournal, DroppedCopy
 from pipelines.dedupe.pipeline import DuplicateDropped
-from pipelines.items import Article
+from pipelines.dedupe.urls import canonicalize_url
+from pipelines.extract.pipeline import NotAnArticle
+from pipelines.items import Article, PageItem
 from pipelines.record import SCHEMA_VERSION, build_record, record_line
 from pipelines.state.backend import close_store, is_redis_store, open_store
 from pipelines.state.store import DedupeStore
@@ -75,11 +77,21 @@ class StoragePipeline:
 
     def item_dropped(self, item: Any, exception: BaseException, **_: Any) -> None:
         """Journal a copy the dedupe stage dropped: a state rebuilt from the output then skips its URLs too."""
-        if isinstance(exception, DuplicateDropped) and not exception.recheck and not self.broken:
-            try:
-                self.journal.record(exception.copy)
-            except OSError as exc:  # the copy is fetched (and dropped) once more after a rebuild: no loss
-                logger.warning("Cannot journal the dropped copy %s: %s", exception.copy.canonical_url, exc)
+        if self.broken:
+            return
+        if isinstance(exception, DuplicateDropped) and not exception.recheck:
+            copy = exception.copy
+        elif isinstance(exception, NotAnArticle) and isinstance(item, PageItem) and not item.recheck:
+            # remembered in the state too (crawler.middlewares.seen), for AUTONEWS_NOT_ARTICLE_DAYS
+            url = canonicalize_url(item.url)
+            copy = DroppedCopy(url, tuple({canonicalize_url(item.request_url or item.url)} - {url}), "", NOT_ARTICLE,
+                               datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        else:
+            return
+        try:
+            self.journal.record(copy)
+        except OSError as exc:  # the page is fetched (and dropped) once more after a rebuild: no loss
+            logger.warning("Cannot journal the dropped page %s: %s", copy.canonical_url, exc)
 
     @property
     def store(self) -> DedupeStore:
