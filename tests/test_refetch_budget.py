@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import json
+import time
 import random
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -80,7 +81,11 @@ def urlset(base: str, paths: list[str], lastmod: str | None) -> bytes:
 
 
 def now_iso() -> str:
-    """Now, to the second: a sitemap date after every fetch made so far, and not in the future."""
+    """Now, to the second: a sitemap date after every fetch made so far, and not in the future.
+
+    Cut to the second, "now" may fall before a check recorded earlier in the same second (a quick run on an
+    idle machine): waiting for the next second first keeps it after every fetch made so far."""
+    time.sleep(1.05 - datetime.now(timezone.utc).microsecond / 1e6)
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
