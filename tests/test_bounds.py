@@ -107,7 +107,7 @@ def test_deep_pages_are_parsed_or_counted_too_deep_through_the_cli(tmp_path: Pat
     log = tmp_path / "scrape.log"
     result = run_cli("scrape", str(deeper), "-o", str(out), "--log-file", str(log), cwd=tmp_path)
     assert result.returncode == 1
-    assert "not articles: 0, errors: 1" in result.stderr
+    assert "errors: 1 (too_deep ×1)" in result.stderr and "not articles" not in result.stderr
     assert "'autonews/errors/too_deep': 1" in log.read_text(encoding="utf-8")
 
 

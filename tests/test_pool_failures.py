@@ -126,8 +126,13 @@ def kill_workers(proc: psutil.Popen, kills: int = 4) -> None:
 def summary(stderr: str) -> tuple[int, int, int, int]:
     """(articles, pages, not articles, errors) from scrape's summary line."""
     line = next(x for x in stderr.splitlines() if "page(s) gave an article" in x)
-    numbers = [int(n) for n in re.findall(r"\d+", line)]
-    return numbers[0], numbers[1], numbers[2], numbers[3]
+    written, total = (int(n) for n in re.search(r"(\d+) of (\d+) page", line).groups())  # type: ignore[union-attr]
+
+    def count(label: str) -> int:  # a part is left out of the line when its count is 0
+        found = re.search(label + r": (\d+)", line)
+        return int(found.group(1)) if found else 0
+
+    return written, total, count("not articles"), count("errors")
 
 
 def test_killed_workers_are_counted_as_errors_and_the_other_pages_written(tmp_path: Path) -> None:
