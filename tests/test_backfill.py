@@ -200,6 +200,7 @@ def test_local_warc_filter_and_second_run(tmp_path: Path) -> None:
     (("--warc", "x.warc.gz", "--from", "2024-01-01"), "--from/--to only apply to --cc-news"),
     (("--cc-news", "--from", "2024-02-01", "--to", "2024-01-01"), "--to is before --from"),
     (("--warc", "missing.warc.gz"), "neither a URL nor an existing file"),
+    (("--cc-news", "--from", "2024-01-01", "-s", "AUTONEWS_CC_NEWS_URL="), "AUTONEWS_CC_NEWS_URL must be an http(s) URL"),
 ])
 def test_usage_errors(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
     done = run_cli("backfill", *args, "--output", str(tmp_path / "out"), cwd=tmp_path)

@@ -107,8 +107,12 @@ def list_files(args: argparse.Namespace, settings: Settings) -> list[WarcFile]:
         if args.cc_news:
             start, end = check_args(args)
             assert start is not None and end is not None
+            base = (settings.get("AUTONEWS_CC_NEWS_URL") or "").strip()
+            if not base.lower().startswith(("http://", "https://")):
+                raise UsageError(f"AUTONEWS_CC_NEWS_URL must be an http(s) URL (the root of crawl-data/CC-NEWS/), "
+                                 f"not {base!r}")
             missing = []
-            files = cc_news_files(archive_client(settings), settings.get("AUTONEWS_CC_NEWS_URL"), start, end,
+            files = cc_news_files(archive_client(settings), base, start, end,
                                   on_missing=missing.append)
             for url in missing:
                 eprint(f"autonews: warning: no CC-NEWS list at {url} (not published yet?)")
