@@ -294,3 +294,15 @@ def test_redis_rebuild_replaces_only_the_state_keys_all_at_once(redis_server: Re
     assert client.get("autonews:round") == b"7" and not client.hexists("autonews:u:0000", "stale")
     assert not [k for k in client.scan_iter("autonews:rebuild-*")]  # the temporary prefix is gone
     assert _articles(crawled["out"], "--state", redis_server.url) == 14
+
+
+def test_a_corrupt_state_stops_a_backfill_with_exit_3_too(crawled: dict[str, Any], tmp_path: Path) -> None:
+    out = _copy(crawled, tmp_path)
+    state = out / "state.sqlite3"
+    os.truncate(state, state.stat().st_size // 2)
+    warc = tmp_path / "empty.warc.gz"
+    warc.write_bytes(b"")
+    broken = run_cli("backfill", "--warc", str(warc), "--sources", str(crawled["registry"]), "--output", str(out),
+                     cwd=tmp_path)
+    assert broken.returncode == 3 and "Traceback" not in broken.stderr, broken.stderr
+    assert f"the state at {state} is unreadable: " in broken.stderr and "autonews state rebuild" in broken.stderr

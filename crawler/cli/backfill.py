@@ -12,9 +12,9 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crawler.cli.crawl import override, state_of
-from crawler.cli.exitcodes import EXIT_LOCKED, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE, UsageError, eprint
-from crawler.cli.lock import LockedError, RunLock
+from crawler.cli.crawl import override, run_locked, state_of
+from crawler.cli.exitcodes import EXIT_OK, EXIT_USAGE, UsageError, eprint
+from crawler.cli.statecheck import check_state_or_exit
 from pipelines.state.location import is_redis
 
 if TYPE_CHECKING:
@@ -83,20 +83,10 @@ def run(args: argparse.Namespace) -> int:
     state = state_of(args)
     worker = bool(args.redis or override(args, "AUTONEWS_REDIS_URL"))
     if worker or is_redis(state):
-        return backfill(args)
-    lock = RunLock(state)
-    try:
-        lock.acquire()
-    except LockedError as exc:
-        eprint(f"autonews: {exc}; exiting (status {EXIT_LOCKED})")
-        return EXIT_LOCKED
-    except OSError as exc:
-        eprint(f"autonews: error: output not writable: {exc}")
-        return EXIT_OUTPUT
-    try:
-        return backfill(args)
-    finally:
-        lock.release()
+        redis_state = args.redis or override(args, "AUTONEWS_REDIS_URL") or state
+        status = check_state_or_exit(redis_state, args.output, override(args, "AUTONEWS_REDIS_PREFIX"))
+        return status if status is not None else backfill(args)
+    return run_locked(args, state, backfill)
 
 
 def list_files(args: argparse.Namespace, settings: Settings) -> list[WarcFile]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,6 +73,15 @@ def run(args: argparse.Namespace) -> int:
         status = check_state_or_exit(redis_state, args.output, override(args, "AUTONEWS_REDIS_PREFIX"))
         # the Redis lease is taken once the settings are known
         return status if status is not None else crawl(args)
+    return run_locked(args, state, crawl)
+
+
+def run_locked(args: argparse.Namespace, state: str, work: Callable[[argparse.Namespace], int]) -> int:
+    """``work(args)`` holding the SQLite state's run lock, once the state is found readable.
+
+    75 when another run holds the lock, 3 when it cannot be taken (the output is not writable) or the state
+    is unreadable (the message names ``autonews state rebuild``). Shared by ``crawl`` and ``backfill``.
+    """
     lock = RunLock(state)
     try:
         lock.acquire()
@@ -84,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OUTPUT
     try:
         status = check_state_or_exit(state, args.output)  # behind the lock: no crawl is writing it
-        return status if status is not None else crawl(args)
+        return status if status is not None else work(args)
     finally:
         lock.release()
 
