@@ -1,5 +1,5 @@
 """The backfill benchmark's own parts: the Range server the contenders read from, and the WARC members
-the generator writes (one gzip member per record, right lengths and digests). Stdlib only, no ../shared."""
+the generator writes (one gzip member per record, right lengths and digests). Stdlib only, no benchmark data."""
 
 from __future__ import annotations
 
