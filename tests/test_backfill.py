@@ -110,7 +110,9 @@ def test_kill_9_mid_file_three_times_then_clean_run_writes_each_article_once(tmp
     registry = write_registry(tmp_path)
     output = tmp_path / "out"
     rng = random.Random(7)
-    with ArchiveServer(files, delay=0.01) as server:  # ~1 s per file: kills land mid-file
+    # every file stops 3 s halfway: a kill at a random moment of that pause always lands mid-file, with
+    # records of the first half in the pipelines, on a fast machine as on a loaded one
+    with ArchiveServer(files, delay=0.002, hold=3.0) as server:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("SCRAPY_SETTINGS_MODULE", None)
         # a real extraction process: records are in the pipelines while the reader goes on, so a commit
@@ -121,18 +123,22 @@ def test_kill_9_mid_file_three_times_then_clean_run_writes_each_article_once(tmp
         for _ in range(3):
             proc = subprocess.Popen([*autonews_cmd(), *args], cwd=tmp_path, env=env,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            deadline = time.monotonic() + 120
-            start_lines = _part_lines(output)
-            while time.monotonic() < deadline and proc.poll() is None:
-                if _part_lines(output) > start_lines:  # writing articles: mid-file
-                    time.sleep(rng.uniform(0, 0.6))
-                    break
+            assert server.holding.wait(timeout=120), "no file reached its halfway pause"
+            # a random moment of the pause, once this run has written something of its own (a .part left
+            # by the killed run before is sealed or cut back when this one starts, hence "changed")
+            lines = _part_lines(output)
+            deadline = time.monotonic() + 2.0
+            while time.monotonic() < deadline and _part_lines(output) == lines:
                 time.sleep(0.02)
+            time.sleep(rng.uniform(0, 0.6))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 killed += 1
             proc.wait(timeout=30)
-        assert killed >= 2, "the runs finished before they could be killed: make the files slower"
+            while server.holding.is_set():  # the killed run's pause ends before the next run starts
+                time.sleep(0.05)
+        server.hold = 0.0
+        assert killed == 3, "a run finished before it could be killed"
         done = run_cli(*args, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         records = sealed_records(output)

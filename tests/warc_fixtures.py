@@ -12,6 +12,7 @@ import gzip
 import io
 import random
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -182,11 +183,18 @@ class ArchiveServer:
 
     ``slowdown``: each file's first GET gets 503 with an S3 SlowDown XML body. ``cut``: path -> byte
     count after which that file's first full GET is cut. ``requests`` logs (method, path, Range).
+    ``hold``: while above 0, every file GET stops for that many seconds at ``hold_at`` (a fraction) of its
+    body and sets ``holding`` meanwhile, so a test can act while the client is certainly mid-file,
+    whatever the machine's speed. ``delay``: seconds between 4 KiB chunks.
     """
 
     def __init__(self, files: dict[str, bytes], slowdown: bool = False, cut: dict[str, int] | None = None,
-                 extra_paths: dict[str, list[str]] | None = None, delay: float = 0.0) -> None:
+                 extra_paths: dict[str, list[str]] | None = None, delay: float = 0.0,
+                 hold: float = 0.0, hold_at: float = 0.5) -> None:
         self.files = dict(files)
+        self.hold = hold
+        self.hold_at = hold_at
+        self.holding = threading.Event()
         self.slowdown = slowdown
         self.cut = dict(cut or {})
         self.delay = delay
@@ -275,14 +283,19 @@ class ArchiveServer:
                     self.close_connection = True
                     self.connection.shutdown(2)
                     return
-                if archive.delay:
-                    import time
-
-                    for index in range(0, len(body), 4096):
+                hold, half = archive.hold, int(len(body) * archive.hold_at)
+                for index in range(0, len(body), 4096):
+                    if hold > 0 and index <= half < index + 4096:
+                        self.wfile.write(body[index:half])
+                        self.wfile.flush()
+                        archive.holding.set()
+                        time.sleep(hold)
+                        archive.holding.clear()
+                        self.wfile.write(body[half:index + 4096])
+                    else:
                         self.wfile.write(body[index:index + 4096])
+                    if archive.delay:
                         time.sleep(archive.delay)
-                    return
-                self.wfile.write(body)
 
             def _send(self, status: int, body: bytes, ctype: str, head: bool) -> None:
                 self.send_response(status)
