@@ -154,3 +154,58 @@ def test_furniture_patterns_only_judge_short_lines() -> None:
                                   "Copyright 2024, all rights reserved."]))
     assert not short.endswith("all rights reserved.")  # the short line still goes
     assert clean_text("A line that ends with a prompt. Click To Tweet") == "A line that ends with a prompt."
+
+
+def test_elements_are_counted_before_a_tree_is_built() -> None:
+    from pipelines.extract.bounds import PageRefused, check_element_count
+
+    text = " 1 < 2 " * 5  # five "<" that open nothing: past the quick bound, so libxml2 counts
+    check_element_count("<p>" * 8 + text, limit=10)  # html, body and 8 p: 10 elements, at the limit
+    with pytest.raises(PageRefused) as refused:
+        check_element_count("<p>" * 9 + text, limit=10)
+    assert refused.value.label == "too_many_elements" and "11 elements" in str(refused.value)
+    # "<" in a script, a comment or text opens no element: counted by the parser, not by the character
+    check_element_count("<p>a<b</p><script>" + "if (a<b) x();" * 50 + "</script><!--" + "<i>" * 50 + "-->",
+                        limit=10)
+
+
+def test_an_inline_flood_past_the_parse_bound_is_refused_before_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipelines.extract.article as article
+    from pipelines.extract.bounds import MAX_ELEMENTS, MAX_PARSED_ELEMENTS, PageRefused
+
+    parsed: list[int] = []
+    real_parse = article.parse_html
+    monkeypatch.setattr(article, "parse_html", lambda text: parsed.append(1) or real_parse(text))
+    unit = "<b>motor</b> <i>car</i> <a href=\"#x\">link</a> "
+    with pytest.raises(PageRefused) as refused:
+        article.extract_article(_page("<p>" + unit * (MAX_PARSED_ELEMENTS // 3 + 1) + "</p>"), "https://x.example/a")
+    assert refused.value.label == "too_many_elements" and not parsed  # no tree of 250,000 elements built
+    # within the parse bound, a flood far past MAX_ELEMENTS is flattened and gives its article
+    page = article.extract_article(_page("<p>" + unit * (2 * MAX_ELEMENTS // 3) + "</p>"), "https://x.example/a")
+    assert page is not None and "inline_flood" in page.bounded and parsed
+
+
+def test_text_weight_counts_wide_scripts_three_times() -> None:
+    from pipelines.extract.article import text_weight
+
+    assert text_weight("abc 电动汽车 한국어 ひらがな カタカナ") == 22 + 2 * 15
+    assert text_weight("Ünïcödé, Ελληνικά, кириллица") == len("Ünïcödé, Ελληνικά, кириллица")
+
+
+def test_a_line_is_judged_prose_by_its_opening() -> None:
+    from pipelines.language.sample import PROSE_JUDGE_CHARS, is_prose
+
+    names = "Ford Toyota Honda Nissan BMW Audi Kia " * 10
+    prose = "the car was sold in the spring and it did well " * 10
+    assert is_prose(prose) and not is_prose(names)
+    assert is_prose(prose * (PROSE_JUDGE_CHARS // len(prose) + 1) + names * 1000)
+    assert not is_prose(names * (PROSE_JUDGE_CHARS // len(names) + 1) + prose * 1000)
+
+
+def test_near_duplicate_signature_reads_a_bounded_opening() -> None:
+    from pipelines.dedupe.neardup import NEAR_MAX_CHARS, near_signature, shingles
+
+    opening = " ".join(f"word{i}" for i in range(NEAR_MAX_CHARS // 6))[:NEAR_MAX_CHARS]
+    assert shingles(opening + " tail words here" * 1000) == shingles(opening)
+    assert near_signature(opening + " and more" * 10_000) == near_signature(opening)
+    assert shingles(opening[:1000]) != shingles(opening[:2000])

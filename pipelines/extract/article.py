@@ -5,12 +5,13 @@ No Scrapy here: pool workers import this module (see ``pipelines.pool``).
 from __future__ import annotations
 
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from lxml.html import HtmlElement
 from pipelines.extract.authors import jsonld_authors, page_authors
-from pipelines.extract.bounds import check_depth, check_size, flatten_inline_floods
+from pipelines.extract.bounds import check_depth, check_element_count, check_size, flatten_inline_floods
 from pipelines.extract.byline import drop_byline_lines, name_line, visible_byline
 from pipelines.extract.comments import drop_comment_sections
 from pipelines.extract.dates import published_date
@@ -33,6 +34,9 @@ from pipelines.extract.pagemeta import PageMetadata
 from pipelines.extract.text import Paragraphs, best_text, main_text, split_lines
 from pipelines.extract.limits import MIN_PARAGRAPHS, MIN_TEXT_CHARS
 from pipelines.items import ExtractedPage
+
+# kana, CJK ideographs and Hangul: the scripts text_weight counts three times
+_WIDE_RUNS = re.compile("[\u3040-\u9fff\uac00-\ud7af]+")
 
 SINGLE_PARAGRAPH_FACTOR = 1.5
 
@@ -70,6 +74,8 @@ def extract_article(body: bytes | str, url: str, encoding: str | None = None, *,
     handles in time ``PageRefused("too_many_paragraphs")`` or ``("too_many_elements")``; inline-tag floods are flattened first (``pipelines.extract.bounds``).
     """
     text = decode_body(body, encoding)
+    if text is not None:
+        check_element_count(text)  # raises PageRefused("too_many_elements") before a huge tree is built
     tree = parse_html(text) if text is not None else None
     if tree is None:
         return None
@@ -131,5 +137,5 @@ def text_weight(text: str) -> int:
     A full Chinese or Japanese news item can be 250 characters long; counted as is, the
     minimum length made for alphabetic scripts would take it for a page that is not an article.
     """
-    wide = sum(1 for ch in text if "\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af")
+    wide = len(text) - len(_WIDE_RUNS.sub("", text))  # in C: a Python loop cost 1.5 s on an 8 MB text
     return len(text) + 2 * wide

@@ -43,7 +43,12 @@ def visible_date(tree: HtmlElement) -> str | None:
     """The first dateline inside the article (or main, or the whole body when neither exists)."""
     scopes = tree.xpath("//article") or tree.xpath("//main") or tree.xpath("//body") or [tree]
     for element in scopes[0].iter(*_BLOCKS):
-        text = " ".join(element.text_content().split())
+        raw = element.text_content()
+        # the normalised text of a prefix is a prefix of the normalised text: a long one is told from its
+        # opening, without normalising the article's whole text (8 MB on one line) for every block holding it
+        if len(" ".join(raw[:MAX_DATELINE_CHARS + 1].split())) > MAX_DATELINE_CHARS:
+            continue
+        text = " ".join(raw.split())
         if text and len(text) <= MAX_DATELINE_CHARS and (date := parse_dateline(text)):
             return date
     return None

@@ -64,7 +64,24 @@ def comparison_gate(tree: HtmlElement, paragraphs: Paragraphs | None = None) -> 
 
 
 def _unique_words(text: str) -> int:
-    """Word count over distinct lines: a fallback dump repeats its headline and metadata lines."""
+    """Word count over distinct lines: a fallback dump repeats its headline and metadata lines.
+
+    One page asks this of the same text up to five times (the gate of each pass, ``trusted``,
+    ``choose_text``): the last answer is kept, so a huge text is counted once.
+    """
+    if _LAST_COUNT and _LAST_COUNT[0] == text:
+        return _LAST_COUNT[1]
+    count = _count_unique_words(text)
+    _LAST_COUNT[:] = [text, count]
+    return count
+
+
+# (text, count) of the last _unique_words call (texts of different lengths compare in no time, equal ones
+# in one memcmp); it holds one text until the next call, in the worker that extracted it
+_LAST_COUNT: list[Any] = []
+
+
+def _count_unique_words(text: str) -> int:
     seen: set[str] = set()
     count = 0
     for line in text.split("\n"):

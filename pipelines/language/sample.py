@@ -12,6 +12,9 @@ _TOKEN = re.compile(r"\S+")
 # No URL or e-mail address worth a word is longer; a token over this that could hold one is dropped whole,
 # since _URL's "\S+@" part costs time quadratic in the length of the token it searches.
 MAX_LINK_TOKEN_CHARS = 2000
+# A line is judged by its opening: a paragraph of 20,000 characters (~3,000 words) has told its kind long
+# before, and a one-line 8 MB page would otherwise cost a Python loop over every one of its words.
+PROSE_JUDGE_CHARS = 20_000
 PROSE_SHARE = 0.5  # English prose has ~80% lowercase words, German ~65%, name lists and headlines < 40%
 
 # English-looking segments (two or more English function words) are nearly always English, so a few
@@ -42,7 +45,7 @@ def is_prose(line: str) -> bool:
 
     Language evidence lives in lowercase words; scripts without case (CJK, Arabic, Thai) count as such.
     """
-    words = _WORD.findall(strip_links(line))
+    words = _WORD.findall(strip_links(line[:PROSE_JUDGE_CHARS]))
     lower = sum(1 for word in words if not word[0].isupper())
     return bool(words) and lower >= PROSE_SHARE * len(words)
 
