@@ -122,6 +122,12 @@ class CpuPool:
                                                 initargs=(os.getpid(), self._started_queue, self.preload))
         return self.executor
 
+    def warm(self) -> None:
+        """Start the workers now (a no-op call) rather than at the first page: a run that will certainly
+        extract (a backfill) overlaps their start-up (imports, preloads) with its reading."""
+        if self.workers > 0:
+            self._executor().submit(os.getpid)  # a spawn executor starts every worker at its first call
+
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` in a worker process (inline when the pool has no workers, without a time limit).
 

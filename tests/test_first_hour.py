@@ -202,9 +202,10 @@ def test_state_prune_needs_older_than_and_help_names_the_registry(tmp_path: Path
     prune = run_cli("state", "prune", "--state", str(tmp_path / "s.sqlite3"), cwd=tmp_path)
     assert prune.returncode == 2 and "--older-than" in prune.stderr
     assert prune.stdout == ""
-    helped = run_cli("crawl", "--help", cwd=tmp_path)
-    registry_file = re.search(r"bundled (\S+?\.yaml)", " ".join(helped.stdout.split())).group(1)
-    assert (Path(__file__).resolve().parent.parent / registry_file).is_file(), registry_file
+    for command in ("crawl", "seed", "backfill"):
+        helped = run_cli(command, "--help", cwd=tmp_path)
+        registry_file = re.search(r"bundled (\S+?\.yaml)", " ".join(helped.stdout.split())).group(1)
+        assert (Path(__file__).resolve().parent.parent / registry_file).is_file(), (command, registry_file)
 
 
 def test_summary_counts_article_pages_as_the_run_report_does(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "backfill", help="read the registry's articles from WARC files (CC-NEWS, any WARC, the crawl's archive)",
         description="Read WARC files (local, http(s), or CC-NEWS by date) and write the registry's articles "
                     "through the crawl's pipelines (README: Backfill).")
-    parser.add_argument("--sources", metavar="FILE", help="registry YAML (default: the bundled crawler/sources.yaml)")
+    parser.add_argument("--sources", metavar="FILE", help="registry YAML (default: the bundled crawler/sources/sources.yaml)")
     parser.add_argument("--output", metavar="DIR", help="output directory (default: output)")
     parser.add_argument("--state", metavar="URI", help="dedupe state: a SQLite file (default: OUTPUT/state.sqlite3) "
                         "or redis://HOST:PORT/DB")

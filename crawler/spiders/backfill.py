@@ -39,9 +39,11 @@ from crawler.middlewares.failures import BlockedAddressError
 from crawler.security.resolver import crawl_policy
 from crawler.sources.configured import configured_sources
 from crawler.spiders.base import NewsSpiderBase
+from crawler.spiders.closing import ClosesWhenDone
 from pipelines.dedupe.urls import canonicalize_url
 from pipelines.extract.html import looks_binary
 from pipelines.items import PageItem, WarcOrigin
+from pipelines.pool import cpu_pool
 from pipelines.language.codes import parse_declared
 from pipelines.state.backend import open_store
 from pipelines.stats import count_error
@@ -67,7 +69,7 @@ class _FileEnd:
         self.run = run
 
 
-class BackfillSpider(NewsSpiderBase):
+class BackfillSpider(ClosesWhenDone, NewsSpiderBase):
     """Read WARC files (spider argument ``files``, or the Redis queue) and yield their registry articles."""
 
     name = "backfill"
@@ -103,6 +105,7 @@ class BackfillSpider(NewsSpiderBase):
         crawler.signals.connect(spider.item_error, signal=signals.item_error)
         crawler.signals.connect(spider.state_committed, signal=storage_signals.state_committed)
         crawler.signals.connect(spider.closed_signal, signal=signals.spider_closed)
+        spider.connect_close_when_done(crawler)  # not 5 s of Scrapy's idle check after the last article
         return spider
 
     # -- start: records from the reader threads ------------------------------------------
@@ -110,6 +113,8 @@ class BackfillSpider(NewsSpiderBase):
         """Yield the page item of every kept record of every file not done yet."""
         self.book = ProgressBook(lambda: open_store(self.crawler), reextract=self.reextract)
         self.plan = self.plan or self.make_plan()
+        if self.plan.total:
+            cpu_pool(self.crawler).warm()  # the workers import while the first records are read
         stats = self.crawler.stats
         stats.set_value("autonews/backfill/files_total", self.plan.total)
         stats.set_value("autonews/backfill/files_skipped_done", self.plan.skipped_done)
@@ -148,6 +153,7 @@ class BackfillSpider(NewsSpiderBase):
             if timer.running:
                 timer.stop()
             self.stop.set()
+        self.close_when_done()  # the last article may be through before the engine sees this generator end
 
     def make_plan(self) -> FilePlan:
         """The files to read and where each resumes (the Redis queue in worker mode)."""

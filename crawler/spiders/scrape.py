@@ -20,19 +20,15 @@ from itemadapter import ItemAdapter
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import HtmlResponse
-from scrapy.utils.defer import deferred_from_coro
 
 from crawler.middlewares.failures import count_error
 from crawler.spiders.base import NewsSpiderBase
+from crawler.spiders.closing import ClosesWhenDone
 
 SOURCE = "oneoff"
 #: Stat: the pages that were not articles, by file name or URL (the first ``MAX_NAMED``), for the summary line.
 NOT_ARTICLE_NAMES = "autonews/scrape/not_article_names"
 MAX_NAMED = 10
-#: After an item or a request finished, the engine is asked up to IDLE_POLLS times, IDLE_POLL seconds
-#: apart, whether the spider is idle (Scrapy's own check runs every 5 s).
-IDLE_POLL = 0.02
-IDLE_POLLS = 10
 
 
 def local_path(target: str) -> Path | None:
@@ -76,12 +72,11 @@ def read_capped(path: Path, limit: int) -> bytes:
     return data
 
 
-class ScrapeSpider(NewsSpiderBase):
+class ScrapeSpider(ClosesWhenDone, NewsSpiderBase):
     """Fetch ``AUTONEWS_URLS`` (or the ``urls`` spider argument, comma separated) once each.
 
-    The spider closes as soon as nothing is left: Scrapy notices an idle spider only on its engine's
-    next heartbeat (every 5 s), which would be most of the wall time of a scrape of one local file.
-    So whenever an item or a request finishes, the engine is asked whether anything is left.
+    The spider closes as soon as nothing is left (:class:`ClosesWhenDone`): Scrapy's own idle check
+    would be most of the wall time of a scrape of one local file.
     """
 
     name = "scrape"
@@ -94,35 +89,9 @@ class ScrapeSpider(NewsSpiderBase):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "ScrapeSpider":
         """Connect the signals after which the spider may be done, and the not-an-article names."""
         spider = super().from_crawler(crawler, *args, **kwargs)
-        for signal in (signals.item_scraped, signals.item_dropped, signals.item_error, signals.spider_error,
-                       signals.request_left_downloader):
-            crawler.signals.connect(spider.close_when_done, signal=signal)
+        spider.connect_close_when_done(crawler)
         crawler.signals.connect(spider.name_not_article, signal=signals.item_dropped)
         return spider
-
-    def close_when_done(self) -> None:
-        """Close the spider once nothing is left to fetch or process.
-
-        The item or response that sent the signal is still counted as in progress while the signal's
-        handlers run (and a few turns of the event loop after), so the engine is asked again a few
-        times, ``IDLE_POLL`` apart; work that is really left brings its own signal later.
-        """
-        self._close_if_idle(IDLE_POLLS)
-
-    def _close_if_idle(self, polls: int) -> None:
-        from twisted.internet import reactor  # the installed one
-
-        engine = self.crawler.engine
-        if engine is None or engine.spider is None or not engine.running:
-            return
-        try:
-            idle = engine.spider_is_idle()
-        except RuntimeError:  # the engine's slot is gone: already closing
-            return
-        if idle:
-            deferred_from_coro(engine.close_spider_async(reason="finished"))
-        elif polls > 0:
-            reactor.callLater(IDLE_POLL, self._close_if_idle, polls - 1)
 
     def name_not_article(self, item: Any, exception: BaseException) -> None:
         """Remember the first few pages that were not articles, by file name or URL, for the summary line."""

@@ -4,12 +4,10 @@ No Scrapy here: pool workers import this module (see ``pipelines.pool``).
 """
 from __future__ import annotations
 
-
 import re
 from collections.abc import Iterator
 from typing import Any
 
-from lxml.html import HtmlElement
 from pipelines.extract.authors import jsonld_authors, page_authors
 from pipelines.extract.bounds import check_depth, check_element_count, check_size, flatten_inline_floods
 from pipelines.extract.byline import drop_byline_lines, name_line, visible_byline
