@@ -92,8 +92,9 @@ DOWNLOADER_MIDDLEWARES = {
 }
 SPIDER_MIDDLEWARES = {
     # Stored articles whose feed/sitemap date is newer are fetched again (updated articles), before
-    # the duplicate filter sees their URL.
-    "crawler.middlewares.recheck.RecheckMiddleware": 100,
+    # the duplicate filter sees their URL. Below HttpErrorMiddleware (50), so that a re-fetch answered
+    # 404 reaches it and is recorded as checked; it handles requests only after that one, as at 100.
+    "crawler.middlewares.recheck.RecheckMiddleware": 45,
 }
 # Scrapy's own list minus RemoteControl: a None for it in EXTENSIONS would still import it (Scrapy loads
 # every key given there to normalise it).

@@ -177,6 +177,25 @@ def test_a_304_records_the_check(tmp_path: Path, min_hours: str | None) -> None:
     assert len(sealed_records(out)) == 3
 
 
+def test_a_gone_article_records_the_check_and_a_server_error_does_not(tmp_path: Path) -> None:
+    out, reg = tmp_path / "out", registry(tmp_path, sitemaps="/sitemap.xml")
+    paths = [f"/a/{i}/" for i in range(3)]
+    with LoopbackSite() as site:
+        site.pages = {p: changing_article(i, etag=f'"e{i}"') for i, p in enumerate(paths)}
+        site.pages["/sitemap.xml"] = Page(urlset(site.base_url, paths, None), "application/xml")
+        assert crawl(site, reg, out, *INLINE)["article_fetches"] == 3
+        site.pages["/a/0/"] = Page(b"<html><body>Gone</body></html>", status=404)
+        site.pages["/a/1/"] = Page(b"<html><body>Gone</body></html>", status=410)
+        site.pages["/a/2/"] = Page(b"<html><body>Busy</body></html>", status=503)
+        site.pages["/sitemap.xml"] = Page(urlset(site.base_url, paths, now_iso()), "application/xml")
+        zero = ("-s", "AUTONEWS_RECHECK_MIN_HOURS=0", "-s", "RETRY_ENABLED=False")
+        second = crawl(site, reg, out, *zero)
+        assert second["article_fetches"] == 3 and second["autonews/recheck/requested"] == 3
+        third = crawl(site, reg, out, *zero)  # the same sitemap date: only the 503 is asked again
+        assert third["article_fetches"] == 1 and site.hit_count("/a/2/") == 3
+    assert len(sealed_records(out)) == 3  # a gone or failing re-fetch takes nothing away
+
+
 def test_child_sitemaps_are_not_fetched_once_the_source_is_full(tmp_path: Path) -> None:
     out, reg = tmp_path / "out", registry(tmp_path, sitemaps="/index.xml")
     with LoopbackSite() as site:

@@ -22,8 +22,8 @@ The budget (README "Updated articles"), so that a site cannot make every run fet
 - no article is fetched again sooner than ``AUTONEWS_RECHECK_MIN_HOURS`` after its last fetch
   (``autonews/recheck/too_soon``). The last fetch is the latest of the article's stored ``checked``
   and the check the state remembers for its URL (``DedupeStore.record_check``), which this middleware
-  records for every re-fetch answered, a 304 included: an article whose date moved once is fetched
-  once, not every run;
+  records for every re-fetch answered, a 304, 404 or 410 included: an article whose date moved once
+  is fetched once, not every run;
 - at most ``AUTONEWS_MAX_RECHECKS_PER_SOURCE`` re-fetches per source and run, in discovery order
   (``autonews/recheck/skipped_cap``, ``autonews/source/<name>/recheck_skipped_cap``). Re-fetches do not
   count against ``AUTONEWS_MAX_ARTICLES_PER_SOURCE`` (a stored article's URL never did) and that cap
@@ -52,6 +52,9 @@ from pipelines.state.backend import open_store
 from pipelines.state.store import StoredArticle
 
 logger = logging.getLogger(__name__)
+
+GONE = frozenset({404, 410})
+"""Answers to a re-fetch that are final: the check is recorded like a 200's."""
 
 
 class RecheckMiddleware(BaseSpiderMiddleware):
@@ -110,9 +113,11 @@ class RecheckMiddleware(BaseSpiderMiddleware):
         return request.replace(dont_filter=True, headers=headers, meta=meta)
 
     def process_spider_input(self, response: Response) -> None:
-        """Record the check of a re-fetched article, whatever the page says (a 304 too), so the next run
-        knows it was fetched now; errors (never passed here) are not recorded and may be retried."""
-        if response.meta.get("autonews_recheck"):
+        """Record the check of a re-fetched article answered for good: whatever the page says (a 304
+        too), or that it is gone (404, 410), so the next run knows it was fetched now. Other errors (5xx,
+        429, 403: often passing) are not recorded and may be retried next run. (Ordered before Scrapy's
+        HttpErrorMiddleware, which would keep the 404 from this method.)"""
+        if response.meta.get("autonews_recheck") and (response.status < 400 or response.status in GONE):
             requested = response.meta.get("redirect_urls", [response.url])[0]  # the article's URL, before redirects
             open_store(self.crawler).record_check(canonicalize_url(requested), datetime.now(timezone.utc))
 
