@@ -143,7 +143,13 @@ class CpuPool:
         async with self.slots:
             while True:
                 executor, generation, task = self._executor(), self._generation, next(self._ids)
-                future = loop.run_in_executor(executor, _announced, task, fn, *args)
+                try:
+                    future = loop.run_in_executor(executor, _announced, task, fn, *args)
+                except BrokenProcessPool:
+                    # it broke under another call (whose own wait replaces it, maybe not yet): not this
+                    # call's doing, which never reached a worker
+                    self._replace(generation)
+                    continue
                 try:
                     return await self._wait(future, task, generation)
                 except BrokenProcessPool as exc:

@@ -12,6 +12,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 import psutil
@@ -65,6 +66,26 @@ def test_a_dead_worker_is_replaced_and_the_call_tried_once_more(tmp_path: Path) 
             asyncio.run(pool.run(die))
         assert failed.value.label == "worker_died"
         assert asyncio.run(pool.run(square, 4)) == 16
+    finally:
+        pool.shutdown()
+
+
+def test_a_call_into_a_pool_broken_under_another_call_runs_in_a_new_one() -> None:
+    """A worker died under one call, and the executor is broken before that call's wait replaced it: the
+    next call never reached a worker, so it runs in a new pool rather than failing (the crawl lost pages
+    with a BrokenProcessPool traceback this way)."""
+    pool = CpuPool(1)
+    try:
+        assert asyncio.run(pool.run(square, 2)) == 4
+        executor = pool.executor
+        for process in list(executor._processes.values()):  # type: ignore[union-attr]
+            process.kill()
+        deadline = time.monotonic() + 30
+        while not executor._broken and time.monotonic() < deadline:  # type: ignore[union-attr]
+            time.sleep(0.05)
+        assert executor._broken and pool.executor is executor  # type: ignore[union-attr]
+        assert asyncio.run(pool.run(square, 5)) == 25
+        assert pool.executor is not executor
     finally:
         pool.shutdown()
 
@@ -163,3 +184,47 @@ def test_a_page_over_the_time_limit_is_an_error_and_the_crawl_goes_on(tmp_path: 
     assert (written, errors) == (2, 1), err
     assert "'autonews/errors/page_timeout': 1" in log
     assert "slow.html" not in (tmp_path / "out.jsonl").read_text(encoding="utf-8")
+
+
+def test_a_crawl_whose_workers_are_killed_says_so_and_the_next_run_writes_what_was_lost(
+        generated_site: tuple[Path, Any], tmp_path: Path) -> None:
+    """Issue 21's finding: kill -9 of a pool worker mid-crawl left the summary at "errors: 0", status ok,
+    exit 0, and the pages it held were lost. Now the errors are counted in the summary, the run report
+    and health, the exit status says so, and the next run fetches the pages that were not written."""
+    from tests.conftest import crawl_args, run_reports, sealed_records
+
+    registry, server = generated_site
+    out = tmp_path / "out"
+    args = crawl_args(registry, server.base_url, out, "-s", "AUTONEWS_POOL_PROCESSES=1",
+                      "-s", "AUTONEWS_MAX_ARTICLES_PER_SOURCE=60")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("SCRAPY_SETTINGS_MODULE", None)
+    proc = psutil.Popen([*autonews_cmd(), *args], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    threading.Thread(target=kill_workers, args=(proc, 3), daemon=True).start()
+    try:
+        _, err = proc.communicate(timeout=300)
+    finally:
+        for child in [*proc.children(recursive=True), proc] if proc.poll() is None else []:
+            child.kill()
+    [report] = run_reports(out)
+    died = report["stats"].get("autonews/errors/worker_died", 0)
+    assert died >= 1, err[-3000:]
+    summary_line = next(line for line in err.splitlines() if "articles written" in line)
+    assert re.search(r"errors: [1-9]", summary_line) and "worker_died" in err, summary_line
+    assert "Traceback" not in err and "BrokenProcessPool" not in err, err[-3000:]
+    assert report["exit_status"] == proc.returncode
+    # every article page fetched is accounted for: written, or counted as an error (nothing silently lost)
+    source = report["sources"]["synthetic"]
+    assert source["errors"].get("worker_died", 0) == died
+    assert source["written"] + source["not_article"] + source["duplicates"] + source["non_english"] \
+        + sum(source["errors"].values()) == source["pages"], source
+    first = {r["url"] for r in sealed_records(out)}
+
+    again = subprocess.run([*autonews_cmd(), *args], cwd=tmp_path, env=env, capture_output=True, text=True,
+                           timeout=300)
+    assert again.returncode in (0, 4), again.stderr[-3000:]
+    records = sealed_records(out)
+    urls = [r["url"] for r in records]
+    assert len(urls) == len(set(urls))  # nothing twice
+    # the pages the dead workers held were not marked seen: this run wrote them
+    assert len(set(urls) - first) >= 1
