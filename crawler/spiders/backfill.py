@@ -39,7 +39,7 @@ from crawler.middlewares.failures import BlockedAddressError
 from crawler.security.resolver import crawl_policy
 from crawler.sources.configured import configured_sources
 from crawler.spiders.base import NewsSpiderBase
-from crawler.spiders.closing import ClosesWhenDone
+from crawler.spiders.closing import ClosesWhenDone, connect_close_when_done
 from pipelines.dedupe.urls import canonicalize_url
 from pipelines.extract.html import looks_binary
 from pipelines.items import PageItem, WarcOrigin
@@ -105,7 +105,7 @@ class BackfillSpider(ClosesWhenDone, NewsSpiderBase):
         crawler.signals.connect(spider.item_error, signal=signals.item_error)
         crawler.signals.connect(spider.state_committed, signal=storage_signals.state_committed)
         crawler.signals.connect(spider.closed_signal, signal=signals.spider_closed)
-        spider.connect_close_when_done(crawler)  # not 5 s of Scrapy's idle check after the last article
+        connect_close_when_done(spider, crawler)  # not 5 s of Scrapy's idle check after the last article
         return spider
 
     # -- start: records from the reader threads ------------------------------------------

@@ -23,7 +23,7 @@ from scrapy.http import HtmlResponse
 
 from crawler.middlewares.failures import count_error
 from crawler.spiders.base import NewsSpiderBase
-from crawler.spiders.closing import ClosesWhenDone
+from crawler.spiders.closing import ClosesWhenDone, connect_close_when_done
 
 SOURCE = "oneoff"
 #: Stat: the pages that were not articles, by file name or URL (the first ``MAX_NAMED``), for the summary line.
@@ -89,7 +89,7 @@ class ScrapeSpider(ClosesWhenDone, NewsSpiderBase):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "ScrapeSpider":
         """Connect the signals after which the spider may be done, and the not-an-article names."""
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.connect_close_when_done(crawler)
+        connect_close_when_done(spider, crawler)
         crawler.signals.connect(spider.name_not_article, signal=signals.item_dropped)
         return spider
 
