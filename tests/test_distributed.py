@@ -267,8 +267,12 @@ def test_killed_worker_loses_nothing_and_nothing_doubles(
     shared, elsewhere = tmp_path / "shared", tmp_path / "elsewhere"
     shared.mkdir()
     elsewhere.mkdir()
-    # Seal rarely, commit every 20: the killed worker leaves committed and uncommitted lines behind.
-    slow_seal = ("-s", "AUTONEWS_SEAL_EVERY_ITEMS=100000", "-s", "AUTONEWS_COMMIT_EVERY=20")
+    # Seal rarely, commit every 20: the killed worker leaves committed and uncommitted lines behind. w1 counts
+    # as alive for 15 s after its last heartbeat (not FAST's 3): w2 and w3, started as it is killed, must not
+    # recover its file when their start-up (2-3 s idle, more on a busy machine) outlasts the timeout.
+    timeout = 15.0
+    slow_seal = ("-s", "AUTONEWS_SEAL_EVERY_ITEMS=100000", "-s", "AUTONEWS_COMMIT_EVERY=20",
+                 "-s", f"AUTONEWS_REDIS_WORKER_TIMEOUT={timeout:g}")
     # w1 starts first: started together, a fast w2 and w3 could drain the queue before w1 has written 50 lines
     procs = [_worker(redis_url, big_site, shared, "w1", *slow_seal)]
     deadline = time.monotonic() + 120
@@ -278,6 +282,7 @@ def test_killed_worker_loses_nothing_and_nothing_doubles(
     assert procs[0].poll() is None, "w1 finished before it could be killed mid-run"
     procs += [_worker(redis_url, big_site, shared, f"w{i}", *slow_seal) for i in (2, 3)]
     os.killpg(procs[0].pid, signal.SIGKILL)  # the worker and its pool processes, as a machine crash would
+    killed_at = time.monotonic()
     procs[0].wait()
     for proc in procs[1:]:
         code, err = _finish(proc)
@@ -289,8 +294,10 @@ def test_killed_worker_loses_nothing_and_nothing_doubles(
                      "-s", f"AUTONEWS_SUBSTITUTIONS={substitutions}", cwd=tmp_path)
     assert seeded.returncode == 0, seeded.stderr
     assert "round 2" in seeded.stderr
-    # A worker on another machine cannot see w1's file: it re-fetches what w1 had not committed.
-    code, err = _finish(_worker(redis_url, big_site, elsewhere, "w4"))
+    # A worker on another machine cannot see w1's file: it re-fetches what w1 had not committed (once w1's
+    # heartbeat is older than the timeout).
+    time.sleep(max(0.0, killed_at + timeout + 1 - time.monotonic()))
+    code, err = _finish(_worker(redis_url, big_site, elsewhere, "w4", "-s", f"AUTONEWS_REDIS_WORKER_TIMEOUT={timeout:g}"))
     assert code == 0, err
     taken_over = len(sealed_records(elsewhere))
     assert taken_over > 0
