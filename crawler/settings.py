@@ -24,7 +24,7 @@ from crawler.backfill.progress import COMMIT_SECONDS
 from pipelines.storage.warcarchive import MAX_BYTES as WARC_MAX_BYTES
 from crawler.spiders.backfill import CONCURRENT_FILES, MAX_PENDING, START_JITTER
 from crawler.health import thresholds as health
-from pipelines.pool import PAGE_TIMEOUT
+from pipelines.pool import PAGE_TIMEOUT, WORKER_NICE
 
 BOT_NAME = "autonews"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -131,6 +131,8 @@ AUTONEWS_POOL_PROCESSES: int | None = None  # extraction/language processes; Non
 # seconds one page may take in the pool before it is abandoned (worker replaced, counted
 # autonews/errors/page_timeout); 0 = no limit; no limit when extracting inline (AUTONEWS_POOL_PROCESSES=0)
 AUTONEWS_PAGE_TIMEOUT = PAGE_TIMEOUT
+# niceness the pool workers add to the crawl process's: fetching, WARC reading and writing go first; 0 = none
+AUTONEWS_POOL_NICE = WORKER_NICE
 # --- end bounded work per page ---
 AUTONEWS_MIN_TEXT_CHARS = MIN_TEXT_CHARS
 AUTONEWS_NON_ENGLISH_POLICY = "flag"  # flag | route | drop

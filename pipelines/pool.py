@@ -40,6 +40,11 @@ PAGE_TIMEOUT = 60.0
 """Seconds one pool call (one page) may run (``AUTONEWS_PAGE_TIMEOUT``; 0: no limit)."""
 CRASH_RETRIES = 1
 """A call whose worker died is run again this many times on a new pool before it fails."""
+WORKER_NICE = 5
+"""Niceness the workers add to the crawl process's (``AUTONEWS_POOL_NICE``; 0: none). Extraction saturates
+the cores it is given; the process that fetches, reads WARC files and writes the output should not wait
+behind it (a backfill's reading, a crawl's timeouts), and the run's total CPU does not change."""
+"""A call whose worker died is run again this many times on a new pool before it fails."""
 # what workers import (and warm) before their first call, so that a call's time is the page's own
 PRELOAD = ("pipelines.extract.article", "pipelines.language.detect:_get_factory")
 _started: Any = None  # in a worker: the queue it announces each call on
@@ -74,8 +79,10 @@ def _exit_with(parent: int) -> None:
             continue
 
 
-def _init_worker(parent: int, started: Any = None, preload: tuple[str, ...] = ()) -> None:
+def _init_worker(parent: int, started: Any = None, preload: tuple[str, ...] = (), nice: int = 0) -> None:
     global _started
+    if nice > 0:
+        os.nice(nice)  # raising niceness needs no privilege
     # The parent handles Ctrl-C / SIGTERM and finishes in-flight items itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with, args=(parent,), name="autonews-parent-watch", daemon=True).start()
@@ -98,8 +105,9 @@ def _announced(task: int, fn: Callable[..., T], *args: Any) -> T:
 class CpuPool:
     """A process pool plus a bound on submitted-but-unfinished calls."""
 
-    def __init__(self, workers: int, timeout: float = 0.0, preload: tuple[str, ...] = ()) -> None:
+    def __init__(self, workers: int, timeout: float = 0.0, preload: tuple[str, ...] = (), nice: int = 0) -> None:
         self.workers = workers
+        self.nice = nice
         self.timeout = timeout
         self.preload = preload
         self.executor: ProcessPoolExecutor | None = None
@@ -119,7 +127,7 @@ class CpuPool:
             # a queue per executor: a worker killed while writing to it may leave it unusable
             self._started_queue = ctx.SimpleQueue() if self.timeout > 0 else None
             self.executor = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
-                                                initargs=(os.getpid(), self._started_queue, self.preload))
+                                                initargs=(os.getpid(), self._started_queue, self.preload, self.nice))
         return self.executor
 
     def warm(self) -> None:
@@ -219,7 +227,8 @@ def cpu_pool(crawler: Crawler) -> CpuPool:
     """Return the crawler's pool, created on first use from ``AUTONEWS_POOL_PROCESSES``.
 
     ``AUTONEWS_POOL_PROCESSES`` = 0 runs everything inline (handy for tests and
-    debugging); unset means one worker per core. ``AUTONEWS_PAGE_TIMEOUT``: seconds one call may run.
+    debugging); unset means one worker per core. ``AUTONEWS_PAGE_TIMEOUT``: seconds one call may run;
+    ``AUTONEWS_POOL_NICE``: niceness the workers add.
     """
     # imported here, not at the top: every pool worker imports this module (for _init_worker) and needs no
     # Scrapy (44 MB each)
@@ -229,7 +238,8 @@ def cpu_pool(crawler: Crawler) -> CpuPool:
     if pool is None:
         setting = crawler.settings.get("AUTONEWS_POOL_PROCESSES")
         workers = (os.cpu_count() or 1) if setting in (None, "") else int(setting)
-        pool = CpuPool(workers, crawler.settings.getfloat("AUTONEWS_PAGE_TIMEOUT", PAGE_TIMEOUT), PRELOAD)
+        pool = CpuPool(workers, crawler.settings.getfloat("AUTONEWS_PAGE_TIMEOUT", PAGE_TIMEOUT), PRELOAD,
+                       nice=crawler.settings.getint("AUTONEWS_POOL_NICE", WORKER_NICE))
         setattr(crawler, _ATTR, pool)
         crawler.signals.connect(pool.shutdown, signal=signals.engine_stopped, weak=False)
     return pool

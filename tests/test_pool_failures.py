@@ -228,3 +228,17 @@ def test_a_crawl_whose_workers_are_killed_says_so_and_the_next_run_writes_what_w
     assert len(urls) == len(set(urls))  # nothing twice
     # the pages the dead workers held were not marked seen: this run wrote them
     assert len(set(urls) - first) >= 1
+
+
+def test_workers_run_nicer_than_the_crawl_process_as_set() -> None:
+    from scrapy.utils.test import get_crawler
+
+    from pipelines.pool import WORKER_NICE, cpu_pool
+
+    own = os.nice(0)
+    for settings, added in (({}, WORKER_NICE), ({"AUTONEWS_POOL_NICE": 2}, 2), ({"AUTONEWS_POOL_NICE": 0}, 0)):
+        pool = cpu_pool(get_crawler(settings_dict={"AUTONEWS_POOL_PROCESSES": 1, **settings}))
+        try:
+            assert asyncio.run(pool.run(os.nice, 0)) == min(19, own + added), settings
+        finally:
+            pool.shutdown()
