@@ -54,7 +54,8 @@ GROUPS: tuple[Group, ...] = (
           ("tests/test_storage.py", "tests/test_sealed.py", "tests/test_manifest.py", "tests/test_safefs.py",
            "tests/test_properties.py", "tests/test_output_safety.py")),
     Group("pipelines/consumer", ("pipelines/consumer",),
-          ("tests/test_consumer.py", "tests/test_consumer_contract.py", "tests/test_consumer_integrity.py")),
+          ("tests/test_consumer.py", "tests/test_consumer_contract.py", "tests/test_consumer_integrity.py",
+           "tests/test_mut_consumer_files.py", "tests/test_mut_consumer_reader.py")),
     Group("pipelines/language/pipeline.py", ("pipelines/language/pipeline.py",),
           ("tests/test_language.py", "tests/test_language_boundary.py", "tests/test_language_pipeline.py")),
     # test_security_discovery.py and test_security_pickle.py check crawler/discovery and crawler/distributed
