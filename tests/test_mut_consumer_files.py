@@ -182,6 +182,27 @@ def test_a_lock_file_that_vanishes_between_the_two_opens_is_created_again(tmp_pa
         lock.release()
 
 
+def test_a_lock_name_that_fails_to_open_then_vanishes_is_still_a_lock_file_error(tmp_path: Path,
+                                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "c.lock"
+    real_open = os.open
+
+    def taken(name: Path, mode: int) -> int:
+        raise FileExistsError(errno.EEXIST, "File exists")
+
+    def refused(name: object, flags: int, *args: object) -> int:
+        if Path(str(name)) == path:  # another program's file, unreadable to us, removed right after
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_open(name, flags, *args)
+
+    monkeypatch.setattr(lock_module, "create_new", taken)
+    monkeypatch.setattr(lock_module.os, "open", refused)
+    with pytest.raises(LockFileError) as caught:
+        ConsumerLock(path, "consumer c").acquire()
+    assert str(caught.value) == (f"the lock file {path} is not a regular file (Permission denied): "
+                                 "remove it if no other program owns it")
+
+
 def test_a_lock_file_that_keeps_vanishing_is_given_up_after_three_tries(tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[Path] = []

@@ -271,6 +271,8 @@ def test_host_names_are_resolved_through_the_crawls_resolver(guard_reactor: Inli
     # a name that does not resolve is the download's failure to report (dns_failed), not the guard's
     assert passes(middleware, "http://bad..name/")
     assert guard_reactor.lookups[-1] == "bad..name"
+    # no host at all: nothing to look up (the download fails for want of one), and no made-up name is asked for
+    assert passes(middleware, "http:///secret") and guard_reactor.lookups == ["localhost", INTERNAL, "bad..name"]
 
 
 def test_an_allowed_name_passes_the_guard(guard_reactor: InlineReactor) -> None:

@@ -196,6 +196,11 @@ def test_log_redaction_is_installed_once_and_redacts_every_record() -> None:
     record = make("cannot use %s: %s", f"redis://:{SECRET}@h:1/0", {"REDIS_URL": f"redis://u:{SECRET}@h/0"})
     assert (record.name, record.levelno, record.pathname, record.lineno) == ("autonews.test", logging.WARNING, "x.py", 7)
     assert record.msg == "cannot use redis://:***@h:1/0: {'REDIS_URL': 'redis://u:***@h/0'}" and record.args == ()
+    # the factory takes LogRecord's arguments by keyword too, as the logging protocol allows
+    by_keyword = factory(name="autonews.test", level=logging.ERROR, pathname="y.py", lineno=9, msg="%s",
+                         args=(f"redis://:{SECRET}@h/0",), exc_info=None, func="f")
+    assert (by_keyword.levelno, by_keyword.pathname, by_keyword.lineno, by_keyword.funcName) == (logging.ERROR, "y.py", 9, "f")
+    assert by_keyword.getMessage() == "redis://:***@h/0"
 
 
 @pytest.mark.usefixtures("plain_logging")
