@@ -91,6 +91,100 @@ def test_a_name_swapped_for_a_link_after_the_look_is_refused_as_a_link(tmp_path:
     assert str(caught.value) == "is a symbolic link, not a regular file"
 
 
+def test_a_file_larger_than_a_read_chunk_is_read_whole_and_exactly(tmp_path: Path) -> None:
+    path = tmp_path / "big.jsonl"
+    data = bytes(range(256)) * 6000  # 1.5 MB: two reads
+    path.write_bytes(data)
+    assert read_regular(path, len(data), exact=True) == data
+    assert read_regular(path, len(data) + 10) == data
+
+
+def test_a_name_swapped_for_another_regular_file_after_the_look_is_refused(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipelines.consumer.files as files
+
+    looked_at = tmp_path / "looked-at"
+    looked_at.write_bytes(b"{}\n")
+    name = tmp_path / "swapped"
+    name.write_bytes(b"{}\n")  # same size, another file: what the lstat saw is not what was opened
+    real = os.lstat
+    monkeypatch.setattr(files.os, "lstat", lambda path: real(looked_at) if Path(path) == name else real(path))
+    with pytest.raises(FileRefused) as caught:
+        read_regular(name, 3)
+    assert str(caught.value) == "was replaced while being opened"
+
+
+@pytest.mark.parametrize("bound", [10, (1 << 20) + 500])
+def test_a_file_that_grows_after_the_look_is_refused_having_read_one_byte_more_at_most(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bound: int) -> None:
+    import pipelines.consumer.files as files
+
+    path = tmp_path / "growing.jsonl"
+    path.write_bytes(b"x" * bound)
+    real_lstat, real_read = os.lstat, os.read
+    read: list[int] = []
+
+    def look_then_grow(name: object) -> os.stat_result:
+        info = real_lstat(name)
+        if Path(str(name)) == path:
+            with open(path, "ab") as fh:  # a writer appends right after the look
+                fh.write(b"y" * (3 << 20))
+        return info
+
+    def counting_read(fd: int, n: int) -> bytes:
+        chunk = real_read(fd, n)
+        read.append(len(chunk))
+        return chunk
+
+    monkeypatch.setattr(files.os, "lstat", look_then_grow)
+    monkeypatch.setattr(files.os, "read", counting_read)
+    for exact in (False, True):
+        path.write_bytes(b"x" * bound)
+        read.clear()
+        with pytest.raises(FileRefused) as caught:
+            read_regular(path, bound, exact=exact)
+        assert str(caught.value) == f"grew past the {bound} bytes allowed while being read"
+        assert sum(read) == bound + 1  # the bound, and one byte to tell it grew: never the gigabytes after
+
+
+def test_a_file_that_grows_while_being_read_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipelines.consumer.files as files
+
+    path = tmp_path / "growing.jsonl"
+    path.write_bytes(b"x" * 10)
+    real_read = os.read
+
+    def read_then_grow(fd: int, n: int) -> bytes:
+        chunk = real_read(fd, n)
+        with open(path, "ab") as fh:  # a writer appends after each read: all 10 bytes came, then more
+            fh.write(b"y")
+        return chunk
+
+    monkeypatch.setattr(files.os, "read", read_then_grow)
+    with pytest.raises(FileRefused) as caught:
+        read_regular(path, 10, exact=True)
+    assert str(caught.value) == "grew past the 10 bytes allowed while being read"
+
+
+def test_a_file_that_shrinks_after_the_look_is_the_wrong_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipelines.consumer.files as files
+
+    path = tmp_path / "shrinking.jsonl"
+    path.write_bytes(b"12345")
+    real = os.lstat
+
+    def look_then_truncate(name: object) -> os.stat_result:
+        info = real(name)
+        if Path(str(name)) == path:
+            os.truncate(path, 3)
+        return info
+
+    monkeypatch.setattr(files.os, "lstat", look_then_truncate)
+    with pytest.raises(WrongSize) as caught:
+        read_regular(path, 5, exact=True)
+    assert str(caught.value) == "is 3 bytes, not 5"
+
+
 # --- the lock file ----------------------------------------------------------------------------------------------
 
 
@@ -285,6 +379,25 @@ def test_a_cursor_that_is_not_a_regular_file_or_cannot_be_read_is_not_used(tmp_p
     assert load_cursor(tmp_path / "nothing-yet", "c") == Cursor()  # a consumer never seen starts at the beginning
     with pytest.raises(CursorError):
         load_cursor(tmp_path, "../c")
+
+
+@pytest.mark.parametrize("name", [".", "..", "", "a/b", "x" * 129, "na\u00efve", 7])
+def test_consumer_names_are_plain_and_refused_with_the_rule(tmp_path: Path, name: object) -> None:
+    with pytest.raises(CursorError) as caught:
+        cursor_path(tmp_path, name)  # type: ignore[arg-type]
+    assert str(caught.value) == f"invalid consumer name {name!r}: use 1-128 of A-Z a-z 0-9 . _ -"
+    assert cursor_path(tmp_path, ".a") == tmp_path / "consumers" / ".a.json"
+
+
+def test_a_consumers_directory_leading_out_of_the_output_is_refused(tmp_path: Path) -> None:
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    (out / "consumers").symlink_to(elsewhere)
+    with pytest.raises(CursorError) as caught:
+        save_cursor(out, "c", Cursor(1, 1))
+    assert str(caught.value) == f"{out / 'consumers'} leads outside the output directory"
+    assert list(elsewhere.iterdir()) == []
 
 
 def test_temporary_cursors_of_killed_saves_are_removed_and_live_ones_kept(tmp_path: Path) -> None:
