@@ -153,11 +153,14 @@ def test_a_file_that_grows_while_being_read_is_refused(tmp_path: Path, monkeypat
     path = tmp_path / "growing.jsonl"
     path.write_bytes(b"x" * 10)
     real_read = os.read
+    appended: list[int] = []
 
     def read_then_grow(fd: int, n: int) -> bytes:
         chunk = real_read(fd, n)
-        with open(path, "ab") as fh:  # a writer appends after each read: all 10 bytes came, then more
-            fh.write(b"y")
+        if len(appended) < 3:  # a writer appends after the first reads (all 10 bytes came, then more), then stops
+            appended.append(1)
+            with open(path, "ab") as fh:
+                fh.write(b"y")
         return chunk
 
     monkeypatch.setattr(files.os, "read", read_then_grow)
