@@ -27,7 +27,9 @@ class PolicyError(ValueError):
 
 
 def parse_ip(text: str) -> IPAddress | None:
-    """Return the address written in ``text`` (IPv6 may be in brackets, with a zone), or None."""
+    """Return the address written in ``text``, or None. IPv6 may be in brackets and carry a zone
+    (``fe80::1%eth0``, ``%25eth0`` in a URL): everything from the first ``%`` is dropped, so an address is
+    judged and logged as itself, whatever interface names it."""
     text = text.strip().removeprefix("[").removesuffix("]").split("%", 1)[0]
     try:
         return ipaddress.ip_address(text)

@@ -44,7 +44,8 @@ class AddressGuardMiddleware:
         parts = urlsplit(request.url)
         scheme = parts.scheme.lower()
         if scheme not in ALLOWED_SCHEMES:
-            log_refusal(self.crawler, f"{scheme}: URLs", scheme, "only http and https URLs are fetched")
+            log_refusal(self.crawler, f"{scheme}: URLs", scheme, "only http and https URLs are fetched",
+                        "blocked_scheme")
             raise BlockedSchemeError(request.url[:100], scheme, "only http and https URLs are fetched")
         host = parts.hostname or ""
         address = parse_ip(host)

@@ -27,6 +27,9 @@ from crawler.security.addresses import AddressPolicy
 
 logger = logging.getLogger(__name__)
 
+BLOCKED_ADDRESS = "blocked_address"
+"""The error label of a refused address (``crawler.middlewares.failures.failure_label``)."""
+
 
 def crawl_policy(crawler: Crawler) -> AddressPolicy:
     """The crawl's address policy from ``AUTONEWS_PRIVATE_HOSTS``, parsed once per crawler."""
@@ -37,14 +40,15 @@ def crawl_policy(crawler: Crawler) -> AddressPolicy:
     return policy
 
 
-def log_refusal(crawler: Crawler, host: str, address: str, reason: str) -> None:
-    """Log a refused host once per crawl, with the setting that would allow it."""
+def log_refusal(crawler: Crawler, host: str, address: str, reason: str, label: str = BLOCKED_ADDRESS) -> None:
+    """Log a refused host once per crawl, with the error label its requests are counted under and, for an
+    address, the setting that would allow it (nothing allows a scheme other than http(s))."""
     logged: set[str] = crawler.__dict__.setdefault("_autonews_refused_hosts", set())
     if host in logged:
         return
     logged.add(host)
-    logger.warning("Refused %s (%s): %s; requests to it are counted as blocked_address "
-                   "(allow it with AUTONEWS_PRIVATE_HOSTS if it is yours)", host, address, reason)
+    hint = " (allow it with AUTONEWS_PRIVATE_HOSTS if it is yours)" if label == BLOCKED_ADDRESS else ""
+    logger.warning("Refused %s (%s): %s; requests to it are counted as %s%s", host, address, reason, label, hint)
 
 
 class SafeResolver(CachingThreadedResolver):
