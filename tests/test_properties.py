@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import string
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
