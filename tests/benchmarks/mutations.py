@@ -49,7 +49,9 @@ class Group:
 GROUPS: tuple[Group, ...] = (
     Group("pipelines/dedupe", ("pipelines/dedupe",),
           ("tests/test_dedupe.py", "tests/test_neardup.py", "tests/test_neardup_threshold.py", "tests/test_urls.py",
-           "tests/test_properties.py", "tests/test_state.py", "tests/test_versions.py")),
+           "tests/test_properties.py", "tests/test_state.py", "tests/test_versions.py",
+           "tests/test_mut_dedupe_journal.py", "tests/test_mut_dedupe_neardup.py", "tests/test_mut_dedupe_pipeline.py",
+           "tests/test_mut_dedupe_urls.py")),
     Group("pipelines/storage", ("pipelines/storage",),
           ("tests/test_storage.py", "tests/test_sealed.py", "tests/test_manifest.py", "tests/test_safefs.py",
            "tests/test_properties.py", "tests/test_output_safety.py")),
