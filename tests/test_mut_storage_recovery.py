@@ -13,6 +13,7 @@ import fcntl
 import json
 import random
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,17 @@ def part(root: Path, name: str, *lines: dict[str, Any], tail: bytes = b"") -> Pa
     return path
 
 
+def dead_pid() -> int:
+    """A process id nothing runs under."""
+    pid = 2**22 + 31
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        pid += 1
+
+
 def messages(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == "pipelines.storage.recovery"]
 
@@ -70,6 +82,11 @@ def test_own_parts_are_sealed_recorded_and_counted_one_after_another(tmp_path: P
     torn = part(tmp_path, "20261120T100000Z-w-1-00003.part", a, b, tail=b'{"url": "https://a.example/torn"')
     c = record("https://a.example/c", story("gamma"))
     last = part(tmp_path, "20261120T100000Z-w-1-00004.part", c)
+    # temporary files beside the parts: a killed recovery's (its process is gone) and a running one's
+    stale = tmp_path / DAY / f".20261120T100000Z-w-1-00003.jsonl.{dead_pid()}.0123abcd.tmp"
+    running = tmp_path / DAY / f".20261120T100000Z-w-1-00003.jsonl.{os.getpid()}.0123abcd.tmp"
+    for temp in (stale, running):
+        temp.write_text("x")
     store = SQLiteStore(tmp_path / "state.sqlite3")
     crawler = get_crawler()
     with open(live, "rb") as writer:
@@ -78,6 +95,7 @@ def test_own_parts_are_sealed_recorded_and_counted_one_after_another(tmp_path: P
             recover(tmp_path, store, crawler.stats)
     store.close()
     assert victim.read_text() == "precious\n" and link.is_symlink() and live.exists()
+    assert not stale.exists() and running.exists()
     sealed = torn.with_suffix(".jsonl")
     assert sealed.read_bytes() == b"".join(json.dumps(x).encode() + b"\n" for x in (a, b))
     assert last.with_suffix(".jsonl").exists() and not torn.exists() and not last.exists()
