@@ -52,9 +52,12 @@ GROUPS: tuple[Group, ...] = (
            "tests/test_properties.py", "tests/test_state.py", "tests/test_versions.py",
            "tests/test_mut_dedupe_journal.py", "tests/test_mut_dedupe_neardup.py", "tests/test_mut_dedupe_pipeline.py",
            "tests/test_mut_dedupe_urls.py")),
+    # Not tests/test_output_safety.py: its tests run the console script (checks mutmut cannot see) and only read the
+    # output in-process, which cost ~40 s per mutant they reach; its one in-process recovery case is in
+    # test_mut_storage_recovery.py.
     Group("pipelines/storage", ("pipelines/storage",),
           ("tests/test_storage.py", "tests/test_sealed.py", "tests/test_manifest.py", "tests/test_safefs.py",
-           "tests/test_properties.py", "tests/test_output_safety.py", "tests/test_mut_storage_files.py",
+           "tests/test_properties.py", "tests/test_mut_storage_files.py",
            "tests/test_mut_storage_manifest.py", "tests/test_mut_storage_pipeline.py", "tests/test_mut_storage_recovery.py",
            "tests/test_mut_storage_warc.py")),
     Group("pipelines/consumer", ("pipelines/consumer",),
