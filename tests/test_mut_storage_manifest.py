@@ -231,3 +231,30 @@ def test_garbled_lines_are_warned_about_once_with_their_place(tmp_path: Path, ca
         f"Skipping a garbled line of {path}: byte {offset}: manifest line is not an object"]
     assert manifest.skipped == 2
     assert [e.seq for e in read_manifest(tmp_path)] == [1, 2, 3, 4]
+
+
+def test_describe_reads_a_first_record_longer_than_one_read(tmp_path: Path) -> None:
+    """A first line over 1 MiB (a very long article) still tells its schema: it spans several reads."""
+    first = {"schema_version": 1, "text": "long " * 500_000}  # ~2.5 MB
+    path = jsonl(tmp_path, "articles/d/r-00001.jsonl", first, {"schema_version": 1, "text": "short"})
+    assert describe(path)[3] == 1
+    (entry,) = Manifest(tmp_path, 4).append([path])
+    assert (entry.schema_version, entry.records) == (1, 2)
+    without_newline = jsonl(tmp_path, "articles/d/r-00002.jsonl", raw=json.dumps(first).encode())  # torn: one line, no end
+    assert describe(without_newline)[3] == 1
+
+
+def test_describe_a_deeply_nested_first_line(tmp_path: Path) -> None:
+    """A planted file whose first line nests without end is listed, its schema unknown (no RecursionError)."""
+    path = jsonl(tmp_path, "articles/d/r-00001.jsonl", raw=b"[" * 100_000 + b"\n")
+    assert describe(path)[3] is None
+    (entry,) = Manifest(tmp_path, 4).repair()
+    assert (entry.records, entry.schema_version) == (1, 4)
+
+
+def test_describe_reads_a_bounded_first_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(manifest_module, "_MAX_FIRST_LINE", 100)
+    fits = jsonl(tmp_path, "a.jsonl", {"schema_version": 1, "text": "x" * 50})
+    too_long = jsonl(tmp_path, "b.jsonl", {"schema_version": 1, "text": "x" * 100})
+    assert describe(fits)[3] == 1 and describe(too_long)[3] is None  # not read past the bound
+    assert describe(too_long)[0] == 1  # the file itself is still counted whole
