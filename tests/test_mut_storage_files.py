@@ -22,6 +22,7 @@ import pytest
 from pipelines.storage import safefs
 from pipelines.storage.naming import check_name, day_dir, file_run_id, instance_name, part_instance, run_id
 from pipelines.storage.sealed import BadPart, PartInUse, SealedFile, recover_part
+from tests.test_output_safety import dead_pid
 
 
 def _umask() -> int:
@@ -152,18 +153,8 @@ def test_failures_leave_no_temporary_file(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dir"]
 
 
-def _dead_pid() -> int:
-    pid = 2**22 + 11
-    while True:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return pid
-        pid += 1
-
-
 def test_stale_temporary_files_of_dead_processes_only_are_removed(tmp_path: Path) -> None:
-    dead = _dead_pid()
+    dead = dead_pid()
     stale = [f".a.{dead}.0123abcd.tmp", f".b.{dead}.89abcdef.tmp", ".c.0.0123abcd.tmp"]  # pid 0 never wrote one
     live = [f".d.{os.getpid()}.0123abcd.tmp", ".e.1.0123abcd.tmp", f".f.{dead}.0123abcd.tmpx", "g.txt"]
     for name in stale + live:

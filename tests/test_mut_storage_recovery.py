@@ -14,7 +14,6 @@ import json
 import random
 import logging
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,8 @@ from pipelines.state.sqlite_store import SQLiteStore
 from pipelines.storage import recovery
 from pipelines.storage.recovery import recover
 from pipelines.state.store import NewVersion
-from tests.servers.redis_server import RedisServer
+from tests.test_distributed import redis_server, redis_url  # noqa: F401  (fixtures: one server, emptied per test)
+from tests.test_output_safety import dead_pid
 
 DAY = Path("articles") / "2026-11-20"
 
@@ -52,17 +52,6 @@ def part(root: Path, name: str, *lines: dict[str, Any], tail: bytes = b"") -> Pa
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"".join(json.dumps(line).encode() + b"\n" for line in lines) + tail)
     return path
-
-
-def dead_pid() -> int:
-    """A process id nothing runs under."""
-    pid = 2**22 + 31
-    while True:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return pid
-        pid += 1
 
 
 def messages(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -115,18 +104,6 @@ def test_own_parts_are_sealed_recorded_and_counted_one_after_another(tmp_path: P
         assert not again.has_url("https://a.example/live") and not again.has_url("https://a.example/torn")
     finally:
         again.close()
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    with RedisServer() as server:
-        yield server
-
-
-@pytest.fixture
-def redis_url(redis_server: RedisServer) -> str:
-    redis_server.client().flushall()
-    return redis_server.url
 
 
 def claim(store: RedisStore, url: str, text: str, **kw: Any) -> object:
