@@ -344,24 +344,16 @@ def test_files_are_sealed_once_open_for_the_set_time(tmp_path: Path, clock: task
         run.close()
 
 
-def test_the_timer_runs_every_60_seconds_for_long_periods(tmp_path: Path, clock: task.Clock) -> None:
-    run = timed_run(tmp_path, clock, AUTONEWS_SEAL_EVERY_SECONDS=100)
+# 100 s: the timer runs every 60 s at most, so the second tick (120 s) seals; 0.2 s: once a second at least
+@pytest.mark.parametrize(("period", "steps"), [(100, (60, 60)), (0.2, (0.5, 0.5))])
+def test_the_timer_runs_every_period_but_at_least_every_minute_and_at_most_every_second(
+        tmp_path: Path, clock: task.Clock, period: float, steps: tuple[float, float]) -> None:
+    run = timed_run(tmp_path, clock, AUTONEWS_SEAL_EVERY_SECONDS=period)
     try:
         run.storage.process_item(article(1))
-        clock.advance(60)
-        clock.advance(60)  # the second tick, at 120 s: 120 >= 100
-        assert len(sealed_names(run)) == 1
-    finally:
-        run.close()
-
-
-def test_the_timer_runs_every_second_for_short_periods(tmp_path: Path, clock: task.Clock) -> None:
-    run = timed_run(tmp_path, clock, AUTONEWS_SEAL_EVERY_SECONDS=0.2)
-    try:
-        run.storage.process_item(article(1))
-        clock.advance(0.5)
-        assert sealed_names(run) == []  # the timer runs once a second at most
-        clock.advance(0.5)
+        clock.advance(steps[0])
+        assert sealed_names(run) == []
+        clock.advance(steps[1])
         assert len(sealed_names(run)) == 1
     finally:
         run.close()
