@@ -120,6 +120,18 @@ def test_files_are_named_after_the_run_and_numbered_from_one(runs: Any) -> None:
     assert run.stat("written") == 4 and run.stat("source/site/written") == 4 and run.stat("sealed_files") == 4
 
 
+def test_the_stage_listens_to_idle_drops_and_commit_requests(runs: Any) -> None:
+    """Handlers are called directly in this module (mutmut's wrappers hide their signatures from pydispatch)."""
+    from pydispatch.dispatcher import getAllReceivers, liveReceivers
+
+    run = runs()
+    for signal, handler in ((signals.spider_idle, run.storage.spider_idle),
+                            (signals.item_dropped, run.storage.item_dropped),
+                            (storage_signals.commit_requested, run.storage.commit_requested)):
+        receivers = list(liveReceivers(getAllReceivers(run.crawler.signals.sender, signal)))
+        assert handler in receivers, signal
+
+
 def test_the_output_directory_defaults_to_output(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     crawler = get_crawler(settings_dict={"AUTONEWS_STATE": str(tmp_path / "s.sqlite3")})
@@ -170,26 +182,26 @@ def test_sealing_commits_and_restarts_the_count(runs: Any) -> None:
 
 def test_idle_commits_only_what_is_uncommitted(runs: Any) -> None:
     run = runs()
-    run.crawler.signals.send_catch_log(signals.spider_idle)
+    run.storage.spider_idle()
     assert run.commits == 0
     run.storage.process_item(article(1))
-    run.crawler.signals.send_catch_log(signals.spider_idle)
+    run.storage.spider_idle()
     assert run.commits == 1 and run.storage.uncommitted == 0
-    run.crawler.signals.send_catch_log(signals.spider_idle)
+    run.storage.spider_idle()
     assert run.commits == 1
     run.storage.process_item(article(2))
     run.storage.broken = True
-    run.crawler.signals.send_catch_log(signals.spider_idle)
+    run.storage.spider_idle()
     assert run.commits == 1
 
 
 def test_a_commit_asked_for_by_another_component(runs: Any, tmp_path: Path) -> None:
     run = runs()
     run.storage.process_item(DedupePipeline.from_crawler(run.crawler).process_item(article(1)))
-    run.crawler.signals.send_catch_log(storage_signals.commit_requested)
+    run.storage.commit_requested()
     assert run.commits == 1 and committed_urls(tmp_path) == {"https://news.example/1"}
     run.storage.broken = True
-    run.crawler.signals.send_catch_log(storage_signals.commit_requested)
+    run.storage.commit_requested()
     assert run.commits == 1
 
 
@@ -225,7 +237,7 @@ def test_a_failed_commit_stops_the_crawl(runs: Any, caplog: pytest.LogCaptureFix
     run.storage.process_item(article(1))
     run.storage.files[("", DAY)]._fh = FullDisk()
     with caplog.at_level(logging.ERROR, logger="pipelines.storage.pipeline"):
-        run.crawler.signals.send_catch_log(storage_signals.commit_requested)
+        run.storage.commit_requested()
     assert run.storage.broken and run.stat("errors/storage") == 1 and run.stat("errors/total") == 1
     assert log_lines(caplog) == [f"Output {run.out} is not writable: [Errno 28] No space left on device"]
     delays = _cancel_close_calls(run.storage)
@@ -519,7 +531,7 @@ def test_closing_on_redis_reports_lost_claims(tmp_path: Path) -> None:
 # --- the drop journal -------------------------------------------------------------------------------------
 
 def drop(run: Run, item: Any, exception: BaseException) -> None:
-    run.crawler.signals.send_catch_log(signals.item_dropped, item=item, exception=exception, response=None, spider=None)
+    run.storage.item_dropped(item, exception, response=None, spider=None)
 
 
 def journal(run: Run) -> list[DroppedCopy]:
