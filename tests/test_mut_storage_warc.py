@@ -48,13 +48,15 @@ def records(path: Path) -> list:
     return out
 
 
-def test_a_fetch_is_a_response_and_a_request_record(tmp_path: Path) -> None:
+def test_a_fetch_is_a_response_and_a_request_record(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     manifest = Manifest(tmp_path, 4)
     archive = WarcArchive(tmp_path, RUN, manifest)
     archive.write(exchange(url="https://x.example/a/b?q=1&r=2"))
     archive.write(exchange(url="https://x.example"))
-    archive.close()
+    with caplog.at_level(logging.INFO, logger="pipelines.storage.warcarchive"):
+        archive.close()
     (path,) = tmp_path.glob("warc/*/*")
+    assert [r.getMessage() for r in caplog.records] == [f"Sealed {path} (5 records)"]
     assert path.relative_to(tmp_path).as_posix() == f"warc/2026-01-01/{RUN}-00001.warc.gz"
     info, response, request, response2, request2 = records(path)
 
@@ -131,6 +133,19 @@ def test_files_roll_over_by_day_and_by_size(tmp_path: Path) -> None:
         assert [r[0] for r in records(tmp_path / name)] == ["warcinfo", "response", "request"]
 
 
+def test_a_file_is_full_once_it_reaches_the_size_limit(tmp_path: Path) -> None:
+    archive = WarcArchive(tmp_path, RUN, Manifest(tmp_path, 4))
+    archive.write(exchange(1))
+    archive.max_bytes = archive.files["2026-01-01"].bytes + 1  # one byte short of full: the next fetch goes in
+    archive.write(exchange(2))
+    assert archive.seq == 1
+    archive.max_bytes = archive.files["2026-01-01"].bytes  # exactly full: the next fetch begins a new file
+    archive.write(exchange(3))
+    assert archive.seq == 2 and len(archive.sealed) == 1
+    archive.close()
+    assert [e.records for e in read_manifest(tmp_path)] == [5, 3]
+
+
 def test_a_file_under_the_size_limit_takes_every_fetch_of_its_day(tmp_path: Path) -> None:
     archive = WarcArchive(tmp_path, RUN, Manifest(tmp_path, 4))
     for n in range(3):
@@ -153,7 +168,9 @@ def test_sealing_logs_a_manifest_it_cannot_list_in(tmp_path: Path, caplog: pytes
     with caplog.at_level(logging.INFO, logger="pipelines.storage.warcarchive"):
         archive.close()  # the file is sealed anyway: the next run's repair lists it
     assert next(tmp_path.glob("warc/*/*.warc.gz")).exists()
-    assert any("could not list it" in r.getMessage() and "no room" in r.getMessage() for r in caplog.records)
+    path = next(tmp_path.glob("warc/*/*.warc.gz"))
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR] == [
+        f"Sealed {path} but could not list it: no room"]
 
 
 def test_the_part_being_written_is_locked(tmp_path: Path) -> None:
@@ -163,8 +180,9 @@ def test_the_part_being_written_is_locked(tmp_path: Path) -> None:
     with open(part, "rb") as other:
         with pytest.raises(BlockingIOError):
             fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    assert recover_warc_parts(tmp_path, Manifest(tmp_path, 4)) == 0  # a live writer's file is left alone
-    assert part.exists()
+    later, _ = _killed_part(tmp_path, "20260102T000000Z-w-9")  # a dead writer's file, after the live one
+    assert recover_warc_parts(tmp_path, Manifest(tmp_path, 4)) == 1  # a live writer's file is left alone
+    assert part.exists() and not later.exists()
     archive.close()
 
 
@@ -194,6 +212,31 @@ def test_complete_members_end_reads_big_files_in_steps(tmp_path: Path) -> None:
     assert complete_members_end_of(path) == len(_members(b"a"))
 
 
+def test_a_zlib_stream_is_not_a_gzip_member(tmp_path: Path) -> None:
+    path = tmp_path / "x.gz"
+    path.write_bytes(zlib.compress(b"a record"))
+    assert complete_members_end_of(path) == 0
+    path.write_bytes(_members(b"one") + zlib.compress(b"two"))
+    assert complete_members_end_of(path) == len(_members(b"one"))
+
+
+def test_a_member_that_inflates_hugely_is_scanned_in_bounded_memory(tmp_path: Path) -> None:
+    """A planted member of 256 MB of zeros (~250 KB compressed) costs time, never its inflated size in memory."""
+    import tracemalloc
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    bomb = b"".join(packer.compress(bytes(1 << 20)) for _ in range(256)) + packer.flush()
+    path = tmp_path / "bomb.gz"
+    path.write_bytes(bomb)
+    tracemalloc.start()
+    try:
+        assert complete_members_end_of(path) == len(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 << 20, peak
+
+
 def test_complete_members_end_counts_from_the_start(tmp_path: Path) -> None:
     path = tmp_path / "x.gz"
     path.write_bytes(_members(b"one", b"two"))
@@ -216,7 +259,7 @@ def test_recovery_cuts_a_killed_file_after_its_last_whole_member_and_lists_it(tm
                                                                               caplog: pytest.LogCaptureFixture) -> None:
     part, whole = _killed_part(tmp_path)
     part.write_bytes(whole + zlib.compress(b"x" * 1000)[:20])
-    empty, _ = _killed_part(tmp_path, "20260101T000001Z-w-2", writes=1)
+    empty, _ = _killed_part(tmp_path, "20251231T000000Z-w-2", writes=1)  # sorts first: the next one still recovered
     empty.write_bytes(b"\x1f\x8b torn first member")  # nothing whole: removed
     manifest = Manifest(tmp_path, 4)
     with caplog.at_level(logging.WARNING, logger="pipelines.storage.warcarchive"):
@@ -226,7 +269,7 @@ def test_recovery_cuts_a_killed_file_after_its_last_whole_member_and_lists_it(tm
     (entry,) = read_manifest(tmp_path)
     assert (entry.kind, entry.file, entry.records, entry.bytes) == ("warc", final.relative_to(tmp_path).as_posix(),
                                                                     5, len(whole))
-    assert any("Recovered the WARC file" in r.getMessage() and final.name in r.getMessage() for r in caplog.records)
+    assert [r.getMessage() for r in caplog.records] == [f"Recovered the WARC file of an interrupted run: {final}"]
     assert recover_warc_parts(tmp_path, manifest) == 0  # nothing left to recover
 
 
@@ -236,9 +279,11 @@ def test_recovery_never_follows_a_planted_link(tmp_path: Path) -> None:
     victim.write_bytes(whole + b"tail the recovery must not cut")
     part.unlink()
     part.symlink_to(victim)
-    assert recover_warc_parts(tmp_path, Manifest(tmp_path, 4)) == 0
+    later, _ = _killed_part(tmp_path, "20260102T000000Z-w-9")  # sorts after the link: still recovered
+    assert recover_warc_parts(tmp_path, Manifest(tmp_path, 4)) == 1
     assert victim.read_bytes().endswith(b"tail the recovery must not cut")
-    assert part.is_symlink() and read_manifest(tmp_path) == []
+    assert part.is_symlink() and [e.file.rsplit("/", 1)[1] for e in read_manifest(tmp_path)] == [
+        "20260102T000000Z-w-9-00001.warc.gz"]
 
 
 def test_recovered_files_are_counted(tmp_path: Path) -> None:
