@@ -96,6 +96,7 @@ def test_file_run_id(name: str, run: str) -> None:
     ("20261120T100000Z-w-1-00001.part", "w-1"),
     ("20261120T100000Z-host.example-77-00012.part", "host.example-77"),
     ("20261120T100000Z-00001.part", None),  # no instance between the time and the number
+    ("20261120T100000Z--00001.part", None),  # an empty one
     ("garbage.part", None),
     ("20261120T100000Z.part", None),
 ])

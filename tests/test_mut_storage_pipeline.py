@@ -292,16 +292,19 @@ def test_a_record_that_cannot_be_written_is_given_back_to_the_state(tmp_path: Pa
                                                                      caplog: pytest.LogCaptureFixture) -> None:
     run = runs()
     dedupe = DedupePipeline.from_crawler(run.crawler)
-    bad = make_article("https://news.example/bad", "Some text. " * 40, source="site", version=0)  # schema: >= 1
+    bad = make_article("https://news.example/bad?utm_source=feed", "Some text. " * 40, source="site", version=0,
+                       canonical_hint="https://news.example/bad-story")  # schema: version >= 1
     with caplog.at_level(logging.ERROR, logger="pipelines.storage.pipeline"):
         with pytest.raises(DropItem) as dropped:
             run.storage.process_item(dedupe.process_item(bad))
-    assert str(dropped.value) == "unwritable record (RecordError): https://news.example/bad"
-    assert not run.storage.store.has_url("https://news.example/bad")  # fetched again next run
+    assert str(dropped.value) == "unwritable record (RecordError): https://news.example/bad?utm_source=feed"
+    assert not run.storage.store.has_url("https://news.example/bad-story")  # its claim released: fetched again
+    assert not run.storage.store.has_url("https://news.example/bad")
     assert (run.stat("errors/record"), run.stat("errors/total"), run.stat("source/site/errors"),
             run.stat("source/site/errors/record")) == (1, 1, 1, 1)
     (message,) = log_lines(caplog)
-    assert message.startswith("Cannot write the record of https://news.example/bad (it will be fetched again next "
+    assert message.startswith("Cannot write the record of https://news.example/bad?utm_source=feed (it will be fetched "
+                              "again next "
                               "run): version: 0 is less than the minimum of 1")
     assert not run.storage.broken and run.stat("written") is None
 
@@ -542,8 +545,9 @@ def journal(run: Run) -> list[DroppedCopy]:
 def test_dropped_copies_and_pages_that_are_not_articles_are_journaled(runs: Any) -> None:
     run = runs()
     copy = DroppedCopy("https://b.example/copy", ("https://b.example/r",), "https://a.example/story", "near_duplicate")
+    refetch = DroppedCopy("https://a.example/story", (), "https://a.example/story", "duplicate_url")
     drop(run, article(1), DuplicateDropped(copy))
-    drop(run, article(2), DuplicateDropped(copy, recheck=True))  # an unchanged re-fetch: its URLs are the article's
+    drop(run, article(2), DuplicateDropped(refetch, recheck=True))  # an unchanged re-fetch: its URLs are the article's
     page = make_page(b"<html></html>", url="https://a.example/tag/ev?utm_source=x",
                      request_url="https://a.example/r/ev")
     before = datetime.now(timezone.utc).replace(microsecond=0)
