@@ -118,47 +118,73 @@ def test_a_dead_workers_lines_are_kept_exactly_when_still_theirs(redis_url: str,
     stores = [dead, other, heir]
     try:
         # what the dead worker claimed, then wrote to its .part before it was killed
-        v1, v2 = story("gamma"), story("gamma", " Correction: the plant opens in 2027.")
-        assert claim(dead, "https://a.example/g", v1) is None
-        dead.commit()  # an earlier file: g's first version is done
-        copy = record("https://c.example/copy", story("alpha"), duplicate_of="https://orig.example/alpha")
+        g1, g2_text = story("gamma"), story("gamma", " Correction: the plant opens in 2027.")
+        k1, k2_text = story("kappa"), story("kappa", " Update: the union agreed.")
+        assert claim(dead, "https://a.example/g", g1) is None
+        assert claim(dead, "https://a.example/k", k1) is None
+        dead.commit()  # an earlier file: g's and k's first versions are done
+        copy = record("https://c.example/copy", story("omega"), duplicate_of="https://orig.example/omega")
         a = record("https://www.a.example/a", story("alpha"), canonical="https://a.example/a")
         assert claim(dead, "https://a.example/a", story("alpha"), aliases=["https://www.a.example/a"]) is None
         b = record("https://a.example/b", story("beta"))
         assert claim(dead, "https://a.example/b", story("beta")) is None
-        assert claim(dead, "https://a.example/g", v2, update=True) == NewVersion("https://a.example/g", 2,
-                                                                                 text_fingerprint(v1))
-        g2 = record("https://a.example/g", v2, version=2, previous_fingerprint=text_fingerprint(v1))
-        d = record("https://a.example/d", story("delta"), version="2")  # not a number: version 1
+        assert claim(dead, "https://a.example/g", g2_text, update=True) == NewVersion("https://a.example/g", 2,
+                                                                                      text_fingerprint(g1))
+        assert claim(dead, "https://a.example/k", k2_text, update=True) == NewVersion("https://a.example/k", 2,
+                                                                                      text_fingerprint(k1))
+        g2 = record("https://a.example/g", g2_text, version=2, previous_fingerprint=text_fingerprint(g1))
+        k2 = record("https://a.example/k", k2_text, version=2, previous_fingerprint=text_fingerprint(k1))
+        d = record("https://www.a.example/d", story("delta"), canonical="https://a.example/d", version="2")  # version 1
         e = record("https://a.example/e", story("epsilon"))  # no version field: version 1
-        path = part(tmp_path, "20261120T100000Z-dead-1-00001.part", copy, a, b, g2, d, e,
+        n = {"url": "https://a.example/n", "canonical_url": "https://a.example/n"}  # no text (a foreign line)
+        path = part(tmp_path, "20261120T100000Z-dead-1-00001.part", copy, a, b, g2, k2, d, e, n,
                     tail=b'{"url": "https://a.example/torn", "te')
-        dead.forget_instance("dead-1")  # killed: its pending claims are free for anyone
-        assert claim(other, "https://a.example/b", story("beta")) is None  # another worker took b over
+        dead.forget_instance("dead-1")  # killed: its pending claims and staged versions are free for anyone
+        # another worker took b over (its page had changed meanwhile) and wrote k's second version (another text)
+        assert claim(other, "https://a.example/b", story("beta", " updated")) is None
+        assert claim(other, "https://a.example/k", story("kappa", " Other."), update=True) == NewVersion("https://a.example/k", 2,
+                                                                                           text_fingerprint(k1))
         other.commit()
 
+        live_while_claiming: list[bool] = []
+        real_claim = heir.claim
+
+        def watched_claim(*args: Any, **kwargs: Any) -> object:
+            live_while_claiming.append("dead-1" in heir.live_instances())  # adopted: nobody takes its claims meanwhile
+            return real_claim(*args, **kwargs)
+
+        heir.claim = watched_claim  # type: ignore[method-assign]
         crawler = get_crawler()
         with caplog.at_level(logging.WARNING, logger="pipelines.storage.recovery"):
             recover(tmp_path, heir, crawler.stats)
+        assert live_while_claiming and all(live_while_claiming)
         sealed = path.with_suffix(".jsonl")
-        kept = [copy, a, g2, d, e]
+        kept = [copy, a, g2, d, e, n]
         assert sealed.read_bytes() == b"".join(json.dumps(x).encode() + b"\n" for x in kept)
         assert not path.exists()
         stats = crawler.stats.get_stats()
-        assert stats["autonews/recovered/files"] == 1 and stats["autonews/recovered/articles"] == 5
-        assert stats["autonews/distributed/recovery_dropped"] == 1
-        assert messages(caplog) == [f"Recovered 5 of 6 article(s) of dead worker dead-1: {sealed}"]
+        assert stats["autonews/recovered/files"] == 1 and stats["autonews/recovered/articles"] == 6
+        assert stats["autonews/distributed/recovery_dropped"] == 2
+        assert messages(caplog) == [f"Recovered 6 of 8 article(s) of dead worker dead-1: {sealed}"]
         # recorded under their own keys, committed, and the dead instance not left alive
         fresh = RedisStore(redis_url, instance="reader-4", timeout=60)
         stores.append(fresh)
         assert fresh.find_url("https://a.example/a") == "https://a.example/a"
         assert fresh.find_url("https://www.a.example/a") == "https://a.example/a"  # its alias
+        assert fresh.find_url("https://www.a.example/d") == "https://a.example/d"  # the line's own URL, an alias
         assert fresh.find_fingerprint(text_fingerprint(story("delta"))) == "https://a.example/d"
+        assert fresh.find_fingerprint(text_fingerprint("")) == "https://a.example/n"
         near = near_signature(story("epsilon", " One more sentence about the epsilon plant."))
         assert near is not None and fresh.find_near(near) == "https://a.example/e"
-        assert fresh.find_url("https://c.example/copy") is not None  # the kept copy's URL is seen too
+        assert fresh.find_url("https://c.example/copy") is not None  # the kept copy's URL is seen too...
+        assert fresh.find_fingerprint(text_fingerprint(story("omega"))) is None  # ...its text is its original's
         stored = fresh.find_article("https://a.example/g")
-        assert stored is not None and (stored.version, stored.fingerprint) == (2, text_fingerprint(v2))
+        assert stored is not None and (stored.version, stored.fingerprint) == (2, text_fingerprint(g2_text))
+        taken = fresh.find_article("https://a.example/k")  # the other worker's version 2 stands; no version 3
+        assert taken is not None and (taken.version, taken.fingerprint) == (2, text_fingerprint(story("kappa", " Other.")))
+        kept_over = fresh.find_article("https://a.example/b")  # the other worker's text stands, no new version of it
+        assert kept_over is not None and (kept_over.version, kept_over.fingerprint) == (
+            1, text_fingerprint(story("beta", " updated")))
         assert "dead-1" not in fresh.live_instances()
     finally:
         for store in stores:
