@@ -201,3 +201,20 @@ def test_a_part_being_written_is_refused_with_its_name(tmp_path: Path) -> None:
         recover_part(sealed.part)
     assert str(in_use.value) == f"{sealed.part} is being written by a live process"
     sealed.close()
+
+
+def test_a_part_that_is_not_json_lines_is_set_aside_with_the_reason(tmp_path: Path) -> None:
+    part = tmp_path / "run-00001.part"
+    part.write_bytes(b'{"a": 1}\nnot json\n')
+    with pytest.raises(BadPart) as bad:
+        recover_part(part)
+    assert (bad.value.errno, bad.value.filename) == (errno.EINVAL, str(part))
+    assert bad.value.strerror.startswith("a line is not JSON (Expecting value")
+    assert part.read_bytes() == b'{"a": 1}\nnot json\n'  # left as it was
+
+
+def test_sealed_files_have_the_usual_mode(tmp_path: Path) -> None:
+    sealed = SealedFile(tmp_path, "run-00001")
+    sealed.write({"a": 1})
+    final = sealed.seal()
+    assert final is not None and (final.stat().st_mode & 0o777) == 0o644 & ~_umask()

@@ -168,9 +168,10 @@ def test_repair_lists_missing_warc_files_once_with_their_times(tmp_path: Path) -
 
 
 def test_sealed_files_are_listed_by_name_that_is_by_time(tmp_path: Path) -> None:
-    later_day = jsonl(tmp_path, "articles/2026-11-22/20261120T090000Z-w-1-00001.jsonl", {"n": 1})
-    other_route = jsonl(tmp_path, "articles-non-english/2026-11-20/20261121T090000Z-w-1-00002.jsonl", {"n": 2})
-    assert list(sealed_files(tmp_path)) == [later_day, other_route]
+    # name order (the run's time) is neither the route's nor the day directory's order
+    other_route = jsonl(tmp_path, "articles-non-english/2026-11-22/20261120T090000Z-w-1-00001.jsonl", {"n": 1})
+    earlier_day = jsonl(tmp_path, "articles/2026-11-20/20261121T090000Z-w-1-00002.jsonl", {"n": 2})
+    assert list(sealed_files(tmp_path)) == [other_route, earlier_day]
     a = warc_file(tmp_path, "warc/2026-01-02/20260101T000000Z-w-1-00001.warc.gz")
     b = warc_file(tmp_path, "warc/2026-01-01/20260102T000000Z-w-1-00002.warc.gz")
     assert list(sealed_warc_files(tmp_path)) == [a, b]
@@ -258,3 +259,70 @@ def test_describe_reads_a_bounded_first_line(tmp_path: Path, monkeypatch: pytest
     too_long = jsonl(tmp_path, "b.jsonl", {"schema_version": 1, "text": "x" * 100})
     assert describe(fits)[3] == 1 and describe(too_long)[3] is None  # not read past the bound
     assert describe(too_long)[0] == 1  # the file itself is still counted whole
+
+
+def test_an_absolute_name_is_refused_even_inside_the_output(tmp_path: Path) -> None:
+    inside = tmp_path.resolve() / "articles" / "d" / "x.jsonl"
+    with pytest.raises(ManifestError, match="outside the output directory"):
+        resolve_entry_file(tmp_path, str(inside))
+
+
+@pytest.mark.parametrize(("line", "reason"), [
+    (b"[" * 100_000, "manifest line is nested too deep"),
+    (b"[]", "manifest line is not an object"),
+    (json.dumps({"seq": 1}).encode(), "manifest line has no valid 'file': {'seq': 1}"),
+    (entry(kind="zip").to_line(), "manifest line has an unknown kind: 'zip'"),
+])
+def test_garbled_lines_say_why(line: bytes, reason: str) -> None:
+    with pytest.raises(ManifestError) as garbled:
+        parse_line(line)
+    assert str(garbled.value) == reason
+
+
+def test_scanning_says_where_each_garbled_line_is_and_warns_about_the_first_three(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    good = entry().to_line()
+    long_junk = json.dumps({"seq": 1, "note": "x" * 500}).encode() + b"\n"
+    data = b"bad\n" + good + long_junk + b"[]\n" + b"{}\n" + b"7\n"
+    path = tmp_path / "manifest.jsonl"
+    path.write_bytes(data)
+    with caplog.at_level(logging.WARNING, logger=MANIFEST_LOG):
+        scan = manifest_module.scan_manifest(tmp_path)
+    assert scan.entries == [entry()]
+    offsets = [int(reason.split(":")[0].split()[1]) for reason in scan.skipped]
+    assert offsets == [0, 4 + len(good), 4 + len(good) + len(long_junk), 7 + len(good) + len(long_junk),
+                       10 + len(good) + len(long_junk)]
+    messages = [r.getMessage() for r in caplog.records if r.name == MANIFEST_LOG]
+    assert len(messages) == 4
+    assert messages[0] == f"Skipping a garbled line of {path}: {scan.skipped[0]}"
+    assert messages[1] == f"Skipping a garbled line of {path}: {scan.skipped[1][:300]}"  # long reasons cut
+    assert len(scan.skipped[1]) > 300
+    assert messages[3] == f"Skipping 2 more garbled line(s) of {path}"
+
+
+def test_exactly_three_garbled_lines_are_each_warned_about(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "manifest.jsonl").write_bytes(b"a\nb\nc\n")
+    with caplog.at_level(logging.WARNING, logger=MANIFEST_LOG):
+        assert len(manifest_module.scan_manifest(tmp_path).skipped) == 3
+    assert len([r for r in caplog.records if r.name == MANIFEST_LOG]) == 3
+
+
+def test_a_manifest_that_is_a_link_is_refused_with_the_reason(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").write_bytes(entry().to_line())
+    (tmp_path / "manifest.jsonl").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(ManifestError) as refused:
+        read_manifest(tmp_path)
+    assert str(refused.value) == f"{tmp_path / 'manifest.jsonl'}: a symbolic link, not followed"
+
+
+def test_a_warc_file_bigger_than_one_read_is_measured_whole(tmp_path: Path) -> None:
+    path = jsonl(tmp_path, "warc/d/r-00001.warc.gz", raw=os.urandom(5 << 19))  # 2.5 MiB
+    (entry_,) = Manifest(tmp_path, 4).append([path], kind=WARC, records=1)
+    assert (entry_.bytes, entry_.sha256) == (5 << 19, hashlib.sha256(path.read_bytes()).hexdigest())
+
+
+def test_a_new_manifest_has_the_usual_mode(tmp_path: Path) -> None:
+    Manifest(tmp_path, 4).append([jsonl(tmp_path, "articles/d/r-00001.jsonl", {"n": 1})])
+    mask = os.umask(0)
+    os.umask(mask)
+    assert ((tmp_path / "manifest.jsonl").stat().st_mode & 0o777) == 0o644 & ~mask

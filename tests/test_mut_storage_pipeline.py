@@ -132,6 +132,14 @@ def test_the_stage_listens_to_idle_drops_and_commit_requests(runs: Any) -> None:
         assert handler in receivers, signal
 
 
+def test_the_run_id_is_made_once_per_crawl(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    made: list[str] = []
+    monkeypatch.setattr(storage_module, "run_id", lambda worker: made.append(worker) or f"run{len(made)}-{worker}")
+    crawler = get_crawler(settings_dict={"AUTONEWS_STATE": str(tmp_path / "s.sqlite3")})
+    assert crawl_run_id(crawler) == crawl_run_id(crawler) == "run1-"  # no worker id: run_id names the host
+    assert made == [""]
+
+
 def test_the_output_directory_defaults_to_output(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     crawler = get_crawler(settings_dict={"AUTONEWS_STATE": str(tmp_path / "s.sqlite3")})
@@ -247,7 +255,7 @@ def test_a_failed_commit_stops_the_crawl(runs: Any, caplog: pytest.LogCaptureFix
     assert str(dropped.value) == "output not writable"
 
 
-def test_a_failed_write_drops_the_item_with_the_reason(runs: Any) -> None:
+def test_a_failed_write_drops_the_item_with_the_reason(runs: Any, caplog: pytest.LogCaptureFixture) -> None:
     run = runs(AUTONEWS_COMMIT_EVERY=100)
     run.storage.process_item(article(1))
     run.storage.files[("", DAY)]._fh = FullDisk()
@@ -255,10 +263,12 @@ def test_a_failed_write_drops_the_item_with_the_reason(runs: Any) -> None:
         run.storage.process_item(article(2))
     assert str(dropped.value) == "output not writable: [Errno 28] No space left on device"
     assert run.storage.broken
+    assert log_lines(caplog) == [f"Output {run.out} is not writable: [Errno 28] No space left on device"]
     _cancel_close_calls(run.storage)
 
 
-def test_a_failed_seal_after_the_write_drops_the_item_with_the_reason(runs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_seal_after_the_write_drops_the_item_with_the_reason(runs: Any, monkeypatch: pytest.MonkeyPatch,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
     run = runs(AUTONEWS_SEAL_EVERY_ITEMS=1)
 
     def full(key: Any) -> None:
@@ -269,6 +279,7 @@ def test_a_failed_seal_after_the_write_drops_the_item_with_the_reason(runs: Any,
         run.storage.process_item(article(1))
     assert str(dropped.value) == "output not writable: [Errno 28] No space left on device"
     assert run.storage.broken and run.stat("written") is None
+    assert log_lines(caplog) == [f"Output {run.out} is not writable: [Errno 28] No space left on device"]
     _cancel_close_calls(run.storage)
 
 
@@ -359,16 +370,17 @@ def test_files_are_sealed_once_open_for_the_set_time(tmp_path: Path, clock: task
         run.close()
 
 
-# 100 s: the timer runs every 60 s at most, so the second tick (120 s) seals; 0.2 s: once a second at least
-@pytest.mark.parametrize(("period", "steps"), [(100, (60, 60)), (0.2, (0.5, 0.5))])
+# 100 s: the timer runs every 60 s at most, so its second tick (120 s) seals; 0.2 s: once a second at least.
+# The clock moves in small steps: a tick reads the time it runs at.
+@pytest.mark.parametrize(("period", "step", "tick"), [(100, 1.0, 120), (0.2, 0.25, 1.0)])
 def test_the_timer_runs_every_period_but_at_least_every_minute_and_at_most_every_second(
-        tmp_path: Path, clock: task.Clock, period: float, steps: tuple[float, float]) -> None:
+        tmp_path: Path, clock: task.Clock, period: float, step: float, tick: float) -> None:
     run = timed_run(tmp_path, clock, AUTONEWS_SEAL_EVERY_SECONDS=period)
     try:
         run.storage.process_item(article(1))
-        clock.advance(steps[0])
+        clock.pump([step] * (round(tick / step) - 1))
         assert sealed_names(run) == []
-        clock.advance(steps[1])
+        clock.advance(step)
         assert len(sealed_names(run)) == 1
     finally:
         run.close()
@@ -449,15 +461,16 @@ def test_opening_recovers_repairs_and_cleans(tmp_path: Path, caplog: pytest.LogC
         run.close()
 
 
-def test_one_garbled_manifest_line_is_counted(tmp_path: Path) -> None:
+@pytest.mark.parametrize("garbled", [1, 2])
+def test_garbled_manifest_lines_are_counted(tmp_path: Path, garbled: int) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    (out / "manifest.jsonl").write_text("not json\n")
+    (out / "manifest.jsonl").write_text("not json\n" * garbled)
     run = Run(tmp_path)
     try:
-        assert run.stat("errors/manifest_line") == 1 and run.stat("errors/total") == 1
+        assert run.stat("errors/manifest_line") == garbled and run.stat("errors/total") == garbled
         run.storage.count_skipped_lines()  # counted once, however often asked
-        assert run.stat("errors/manifest_line") == 1 and run.stat("errors/total") == 1
+        assert run.stat("errors/manifest_line") == garbled and run.stat("errors/total") == garbled
     finally:
         run.close()
 
@@ -495,6 +508,13 @@ def test_closing_seals_commits_and_closes(runs: Any, tmp_path: Path, caplog: pyt
     sealed = sorted(run.out.glob("articles*/*/*.jsonl"))
     assert sorted(log_lines(caplog)) == sorted(f"Sealed {p}" for p in sealed)
     assert run.commits == 2 and run.storage.uncommitted == 0
+
+
+def test_closing_commits_what_the_run_recorded_beside_written_articles(runs: Any, tmp_path: Path) -> None:
+    run = runs()
+    run.storage.store.add("https://news.example/4")  # a copy's URLs: no line, no file to seal
+    run.storage.close_spider()
+    assert committed_urls(tmp_path) == {"https://news.example/4"}
 
 
 def test_a_failed_close_commits_nothing_more(runs: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
