@@ -218,3 +218,17 @@ def test_sealed_files_have_the_usual_mode(tmp_path: Path) -> None:
     sealed.write({"a": 1})
     final = sealed.seal()
     assert final is not None and (final.stat().st_mode & 0o777) == 0o644 & ~_umask()
+
+
+def test_a_fifo_is_refused_as_not_a_regular_file_and_files_open_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "manifest.jsonl"
+    os.mkfifo(fifo)
+    with pytest.raises(safefs.NotRegularFile) as refused:
+        safefs.open_existing(fifo, os.O_RDONLY)  # never blocks waiting for a writer
+    assert (refused.value.errno, refused.value.strerror, refused.value.filename) == (
+        errno.EINVAL, "not a regular file", str(fifo))
+    fd = safefs.open_existing(tmp_path / "regular", os.O_RDWR | os.O_CREAT)
+    try:
+        assert os.get_blocking(fd)  # O_NONBLOCK was only for the open
+    finally:
+        os.close(fd)
