@@ -197,15 +197,18 @@ def read_manifest(root: Path) -> list[ManifestEntry]:
     return entries
 
 
+_MAX_FIRST_LINE = 64 << 20
+"""Bytes of a sealed file's first line read for its ``schema_version`` at most (a longer one: not known)."""
+
+
 def describe(path: Path) -> tuple[int, int, str, int | None]:
     """Records, bytes, sha256 and the first record's ``schema_version`` of a sealed file."""
     digest = hashlib.sha256()
     records = size = 0
-    first = b""
     with open(path, "rb") as fh:
+        first = fh.readline(_MAX_FIRST_LINE)  # whole, however many reads it spans; bounded (untrusted directory)
+        fh.seek(0)
         for chunk in iter(lambda: fh.read(1 << 20), b""):
-            if not size:
-                first = chunk.split(b"\n", 1)[0]
             digest.update(chunk)
             size += len(chunk)
             records += chunk.count(b"\n")
@@ -214,7 +217,7 @@ def describe(path: Path) -> tuple[int, int, str, int | None]:
         try:
             value = json.loads(first).get("schema_version")
             schema = value if isinstance(value, int) else None
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):  # not a record: garbled or planted (nested without end)
             schema = None
     return records, size, digest.hexdigest(), schema
 

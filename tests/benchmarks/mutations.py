@@ -49,10 +49,17 @@ class Group:
 GROUPS: tuple[Group, ...] = (
     Group("pipelines/dedupe", ("pipelines/dedupe",),
           ("tests/test_dedupe.py", "tests/test_neardup.py", "tests/test_neardup_threshold.py", "tests/test_urls.py",
-           "tests/test_properties.py", "tests/test_state.py", "tests/test_versions.py")),
+           "tests/test_properties.py", "tests/test_state.py", "tests/test_versions.py",
+           "tests/test_mut_dedupe_journal.py", "tests/test_mut_dedupe_neardup.py", "tests/test_mut_dedupe_pipeline.py",
+           "tests/test_mut_dedupe_urls.py")),
+    # Not tests/test_output_safety.py: its tests run the console script (checks mutmut cannot see) and only read the
+    # output in-process, which cost ~40 s per mutant they reach; its one in-process recovery case is in
+    # test_mut_storage_recovery.py.
     Group("pipelines/storage", ("pipelines/storage",),
           ("tests/test_storage.py", "tests/test_sealed.py", "tests/test_manifest.py", "tests/test_safefs.py",
-           "tests/test_properties.py", "tests/test_output_safety.py")),
+           "tests/test_properties.py", "tests/test_mut_storage_files.py",
+           "tests/test_mut_storage_manifest.py", "tests/test_mut_storage_pipeline.py", "tests/test_mut_storage_recovery.py",
+           "tests/test_mut_storage_warc.py")),
     Group("pipelines/consumer", ("pipelines/consumer",),
           ("tests/test_consumer.py", "tests/test_consumer_contract.py", "tests/test_consumer_integrity.py",
            "tests/test_mut_consumer_files.py", "tests/test_mut_consumer_reader.py")),
