@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -115,7 +116,10 @@ def _edit(site: Path, slug: str, correction: str) -> None:
     page = site / "articles" / slug / "index.html"
     page.write_text(page.read_text(encoding="utf-8").replace("</article>", f"<p>{correction}</p></article>"),
                     encoding="utf-8")
-    edited = (datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=1)).isoformat()
+    moment = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=1)
+    edited = moment.isoformat()
+    # a date still to come is not believed (recheck/future_modified): the next crawl must not read it early
+    time.sleep(max(0.0, (moment - datetime.now(timezone.utc)).total_seconds() + 0.05))
     sitemap = site / "sitemap.xml"
     entry = f"<url><loc>{{{{BASE}}}}/articles/{slug}/</loc>"
     text = re.sub(re.escape(entry) + r"(<lastmod>[^<]*</lastmod>)?", lambda _: entry + f"<lastmod>{edited}</lastmod>",
