@@ -154,3 +154,25 @@ def test_drop_names_the_language(language: str | None, shown: str) -> None:
 
 def test_built_directly_the_policy_is_flag() -> None:
     assert LanguagePipeline(get_crawler(settings_dict={"AUTONEWS_POOL_PROCESSES": 0})).policy == "flag"
+
+
+def test_a_page_the_pool_gave_up_on_is_an_error_of_its_source_and_dropped_with_its_url(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Detection over AUTONEWS_PAGE_TIMEOUT, or whose worker died twice: counted under its label for the
+    article's source (the summary, run report and health read these), dropped with a message naming it."""
+    import pipelines.language.pipeline as stage
+    from pipelines.pool import TaskFailed
+
+    class GivesUp:
+        async def run(self, *args: Any) -> Any:
+            raise TaskFailed("page_timeout", "ran over 60 s")
+
+    monkeypatch.setattr(stage, "cpu_pool", lambda crawler: GivesUp())
+    pipeline, crawler = build()
+    item = make_article("https://example.com/a", ENGLISH, source="evpulse")
+    with pytest.raises(DropItem) as dropped:
+        process(pipeline, item)
+    assert str(dropped.value) == "page_timeout: ran over 60 s: https://example.com/a"
+    stats = crawler.stats.get_stats()
+    assert stats["autonews/errors/page_timeout"] == 1 and stats["autonews/errors/total"] == 1
+    assert stats["autonews/source/evpulse/errors"] == 1 and stats["autonews/source/evpulse/errors/page_timeout"] == 1
