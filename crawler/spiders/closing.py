@@ -12,6 +12,7 @@ from typing import Any
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.utils.defer import deferred_from_coro
+from twisted.python.failure import Failure
 
 #: After an item or a request finished, the engine is asked up to IDLE_POLLS times, IDLE_POLL seconds
 #: apart, whether the spider is idle (Scrapy's own check runs every 5 s).
@@ -29,6 +30,7 @@ class ClosesWhenDone:
     """
 
     crawler: Crawler
+    _close_asked: bool = False  # the close was asked for: later polls stand down
 
     def close_when_done(self, *args: Any, **kwargs: Any) -> None:
         """Close the spider once nothing is left to fetch or process.
@@ -44,14 +46,18 @@ class ClosesWhenDone:
         from twisted.internet import reactor  # the installed one
 
         engine = self.crawler.engine
-        if engine is None or engine.spider is None or not engine.running:
+        if self._close_asked or engine is None or engine.spider is None or not engine.running:
             return
         try:
             idle = engine.spider_is_idle()
         except RuntimeError:  # the engine's slot is gone: already closing
             return
         if idle:
-            deferred_from_coro(engine.close_spider_async(reason="finished"))
+            # once: polls started by other signals would ask again while the close is under way, and a
+            # second close_spider raises "Spider not opened" (an unhandled error in a Deferred, logged CRITICAL)
+            self._close_asked = True
+            closing = deferred_from_coro(engine.close_spider_async(reason="finished"))
+            closing.addErrback(_closed_already)
         elif polls > 0:
             reactor.callLater(IDLE_POLL, self._close_if_idle, polls - 1)
 
@@ -62,3 +68,11 @@ def connect_close_when_done(spider: ClosesWhenDone, crawler: Crawler) -> None:
     by that.)"""
     for signal in _FINISHING_SIGNALS:
         crawler.signals.connect(spider.close_when_done, signal=signal)
+
+
+def _closed_already(failure: Failure) -> None:
+    """Swallow the error of a close that found the spider closed already (Scrapy's own idle check, or the
+    distributed worker's, may close it between the look and the call); anything else goes on."""
+    failure.trap(RuntimeError)
+    if "not opened" not in str(failure.value):
+        failure.raiseException()
