@@ -73,6 +73,11 @@ def _validator() -> Any:
     return Draft202012Validator(load_schema(), format_checker=FormatChecker())
 
 
+def prepare_validator() -> None:
+    """Load jsonschema and build the schema's validator now rather than at the first record."""
+    _validator()
+
+
 def validation_errors(record: dict[str, Any]) -> list[str]:
     """Return the schema violations of a record (empty when valid)."""
     return [f"{'/'.join(map(str, e.path)) or '<root>'}: {e.message}" for e in _validator().iter_errors(record)]

@@ -7,7 +7,7 @@ storage (and the state, the manifest and the run report) are the crawl's.
 
 Files are read in threads (``AUTONEWS_BACKFILL_CONCURRENT_FILES``, one or two: an archive host is
 shared), each streaming its file through ``crawler.backfill.records``; the kept records come to the
-reactor through a bounded queue, and at most ``AUTONEWS_BACKFILL_MAX_PENDING`` of them are in the
+reactor through a bounded queue (``crawler.backfill.handoff``), and at most ``AUTONEWS_BACKFILL_MAX_PENDING`` of them are in the
 pipelines at once (Scrapy does not bound items yielded from ``start()``), so memory stays flat
 whatever the file's size. Progress per file: ``crawler.backfill.progress``.
 """
@@ -17,12 +17,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import random
 import stat
 import threading
-import time
 from collections.abc import AsyncIterator
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, BinaryIO
 
 from scrapy import signals
@@ -30,6 +27,8 @@ from scrapy.crawler import Crawler
 from scrapy.utils.asyncio import create_looping_call
 
 from crawler.backfill.files import WarcFile
+from crawler.backfill.handoff import Handoff
+from crawler.backfill.starts import StartSchedule
 from crawler.backfill.http import ArchiveClient, ArchiveError, client_from_settings
 from crawler.backfill.plan import FilePlan, LocalPlan
 from crawler.backfill.progress import COMMIT_SECONDS, FileRun, ProgressBook
@@ -44,6 +43,7 @@ from pipelines.dedupe.urls import canonicalize_url
 from pipelines.extract.html import looks_binary
 from pipelines.items import PageItem, WarcOrigin
 from pipelines.pool import cpu_pool
+from pipelines.warm import warm_stages
 from pipelines.language.codes import parse_declared
 from pipelines.state.backend import open_store
 from pipelines.stats import count_error
@@ -55,8 +55,9 @@ CONCURRENT_FILES = 2
 """WARC files read at once (``AUTONEWS_BACKFILL_CONCURRENT_FILES``)."""
 MAX_PENDING = 64
 """Kept records in the pipelines at once (``AUTONEWS_BACKFILL_MAX_PENDING``)."""
-START_JITTER = 3.0
-"""Up to this many seconds (random) before a remote file is opened (``AUTONEWS_BACKFILL_JITTER``)."""
+START_JITTER = 1.0
+"""Up to this many seconds (random) before the run opens its first remote file (``AUTONEWS_BACKFILL_JITTER``;
+``crawler.backfill.starts``)."""
 _THREAD_DONE = object()
 _OUTCOME_COUNTERS = {"written": "articles", "duplicate": "duplicates", "dropped": "dropped", "error": "errors"}
 """A page's outcome in the pipelines, and the ``FileRun`` counter it adds to."""
@@ -120,17 +121,20 @@ class BackfillSpider(ClosesWhenDone, NewsSpiderBase):
         stats.set_value("autonews/backfill/files_skipped_done", self.plan.skipped_done)
         matcher = SourceMatcher(list(self.sources.values()))
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=self.max_pending)
-        threads = [threading.Thread(target=self.read_files, args=(matcher, queue, loop), daemon=True,
+        handoff = Handoff(loop, self.max_pending, self.stop)
+        starts = StartSchedule(self.jitter, self.concurrent)
+        threads = [threading.Thread(target=self.read_files, args=(matcher, handoff, starts, n), daemon=True,
                                     name=f"warc-reader-{n}") for n in range(self.concurrent)]
         for thread in threads:
             thread.start()
+        if self.plan.total:
+            warm_stages()  # while the readers wait for their jittered start, not while they read
         timer = create_looping_call(self.request_commit)
         timer.start(self.commit_seconds, now=False)
         live = len(threads)
         try:
             while live:
-                event = await queue.get()
+                event = await handoff.get()
                 if event is _THREAD_DONE:
                     live -= 1
                 elif isinstance(event, FileRun):
@@ -168,34 +172,37 @@ class BackfillSpider(ClosesWhenDone, NewsSpiderBase):
         self.book.load()
         return LocalPlan(self.files, self.book)
 
-    def read_files(self, matcher: SourceMatcher, queue: asyncio.Queue[Any], loop: asyncio.AbstractEventLoop) -> None:
-        """A reader thread: take files from the plan and hand their kept records to the reactor."""
+    def read_files(self, matcher: SourceMatcher, handoff: Handoff, starts: StartSchedule, reader: int) -> None:
+        """A reader thread (number ``reader``): take files from the plan and hand their kept records to the
+        reactor; the first remote file waits its jittered start (``starts``)."""
         assert self.plan is not None
+        first_file = True
         try:
             while not self.stop.is_set():
                 taken = self.plan.take()
                 if taken is None:
                     return
                 wfile, offset, size = taken
-                if wfile.remote and self.jitter:
-                    time.sleep(random.uniform(0, self.jitter))  # two readers never start at once
+                if wfile.remote:
+                    if self.stop.wait(starts.delay(reader, first_file)):
+                        return
+                    first_file = False
                 run = FileRun(wfile, FileScan(start=offset, frontier=offset), size=size)
-                if not self._put(queue, loop, run):
+                if not handoff.put(run):
                     return
-                self.read_one(run, matcher, queue, loop)
-                if not self._put(queue, loop, _FileEnd(run)):
+                self.read_one(run, matcher, handoff)
+                if not handoff.put(_FileEnd(run)):
                     return
         except Exception:  # noqa: BLE001 - a reader's bug must end the run cleanly, not hang it
             logger.exception("WARC reader failed")
-            loop.call_soon_threadsafe(self.crawler.stats.inc_value, "autonews/errors/backfill_reader")
+            handoff.loop.call_soon_threadsafe(self.crawler.stats.inc_value, "autonews/errors/backfill_reader")
         finally:
-            self._put(queue, loop, _THREAD_DONE, force=True)
+            handoff.put(_THREAD_DONE, force=True)
 
-    def read_one(self, run: FileRun, matcher: SourceMatcher, queue: asyncio.Queue[Any],
-                 loop: asyncio.AbstractEventLoop) -> None:
+    def read_one(self, run: FileRun, matcher: SourceMatcher, handoff: Handoff) -> None:
         """Stream one file's records; a file that cannot be read is counted and left partial."""
         wfile, scan = run.wfile, run.scan
-        client = self.client(loop)
+        client = self.client(handoff.loop)
         if wfile.remote:
             def opener(offset: int) -> Any:
                 stream = client.stream(wfile.location, offset)
@@ -210,7 +217,7 @@ class BackfillSpider(ClosesWhenDone, NewsSpiderBase):
                               gzipped=wfile.location.endswith(".gz"), stop=self.stop)
         try:
             for candidate in reader.records(scan.start):
-                if not self._put(queue, loop, (candidate, run)):
+                if not handoff.put((candidate, run)):
                     scan.release(candidate.offset)
                     return
         except BlockedAddressError as exc:
@@ -234,24 +241,6 @@ class BackfillSpider(ClosesWhenDone, NewsSpiderBase):
             loop.call_soon_threadsafe(stats.inc_value, f"autonews/backfill/retries/{label}")
 
         return client_from_settings(settings, crawl_policy(self.crawler), on_retry)
-
-    def _put(self, queue: asyncio.Queue[Any], loop: asyncio.AbstractEventLoop, event: Any, force: bool = False) -> bool:
-        """Hand ``event`` to the reactor, waiting for room; False when the run is stopping."""
-        if loop.is_closed():
-            return False
-        future = asyncio.run_coroutine_threadsafe(queue.put(event), loop)
-        while True:
-            try:
-                future.result(timeout=0.5)
-                return True
-            except FutureTimeout:
-                if self.stop.is_set() and not force:
-                    future.cancel()
-                    return False
-                if loop.is_closed():
-                    return False
-            except Exception:  # noqa: BLE001 - the loop went away while we waited
-                return False
 
     # -- records to items ----------------------------------------------------------------
     def page_item(self, candidate: Candidate, run: FileRun) -> PageItem | None:

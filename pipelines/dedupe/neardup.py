@@ -128,6 +128,11 @@ def _permutations() -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
+def prepare() -> None:
+    """Load numpy and draw the permutations now rather than at the first article's signature."""
+    _permutations()
+
+
 def _fmix32(values: np.ndarray) -> np.ndarray:
     """MurmurHash3's finalizer on uint32 values (wrapping multiplication): spreads structured input hashes."""
     np = _numpy()

@@ -28,6 +28,8 @@ from trafilatura.metadata import (
 from trafilatura.settings import Document
 from trafilatura.utils import line_processing
 
+from pipelines.extract.jsonauthors import linear_json_authors
+
 LOGGER = logging.getLogger(__name__)
 # no date may be invented from a copyright line: htmldate's extensive search is what reads those
 DATE_PARAMS: dict[str, Any] = {"extensive_search": False, "original_date": True}
@@ -63,7 +65,8 @@ class PageMetadata:
         if metadata.author and " " not in metadata.author:
             metadata.author = None  # as extract_metadata: a one-word author is a handle or a site
         try:
-            metadata = extract_meta_json(self.tree, metadata)
+            with linear_json_authors():  # trafilatura's own search is quadratic in a broken JSON-LD's length
+                metadata = extract_meta_json(self.tree, metadata)
         except Exception as err:  # noqa: BLE001 - bugs in trafilatura's json_metadata, as extract_metadata
             LOGGER.warning("error in JSON metadata extraction: %s", err)
         return metadata
