@@ -33,7 +33,7 @@ from pipelines.dedupe.pipeline import DedupePipeline, DuplicateDropped
 from pipelines.extract.pipeline import NotAnArticle
 from pipelines.items import Article
 from pipelines.record import SCHEMA_VERSION
-from pipelines.state.backend import close_store, open_store
+from pipelines.state.backend import close_store
 from pipelines.state.sqlite_store import SQLiteStore
 from pipelines.storage import pipeline as storage_module
 from pipelines.storage import sealed as sealed_module
