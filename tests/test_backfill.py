@@ -229,3 +229,5 @@ def test_a_backfill_closes_when_its_last_article_is_through(tmp_path: Path) -> N
     elapsed = float(re.search(r"'elapsed_time_seconds': ([0-9.]+)", text).group(1))
     assert elapsed < 4.8, f"the spider waited for the idle check: {elapsed:.1f} s"
     assert "'finish_reason': 'finished'" in text
+    # nothing is downloaded through Scrapy: no downloader middleware or HTTP handler is loaded at the start
+    assert "Enabled downloader middlewares:\n[]" in text, text[:3000]
