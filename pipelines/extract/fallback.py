@@ -29,7 +29,7 @@ from lxml.html import HtmlElement
 from trafilatura.external import SANITIZED_XPATH, compare_extraction
 from trafilatura.main_extractor import extract_content
 
-from pipelines.extract import stoplist
+from pipelines.extract import prune, stoplist
 
 #: Decides from the own extraction (its body element and text) whether the comparison must run.
 Gate = Callable[[_Element, str], bool]
@@ -63,9 +63,11 @@ def _extract_and_compare(cleaned_tree: HtmlElement, cleaned_tree_backup: HtmlEle
 
 
 def install() -> None:
-    """Route trafilatura's cascade through the gate, and its jusText run through one stoplist (idempotent)."""
+    """Route trafilatura's cascade through the gate, its jusText run through one stoplist and its prunes past
+    the expressions that cannot match (``pipelines.extract.prune``) (idempotent)."""
     trafilatura.core._extract_and_compare = _extract_and_compare  # type: ignore[attr-defined]
     stoplist.install()
+    prune.install()
 
 
 @contextmanager
