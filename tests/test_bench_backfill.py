@@ -94,3 +94,36 @@ def test_registry_has_one_source_per_article_host() -> None:
     text = registry_yaml(["https://www.example.com/a", "https://example.com/b", "https://news.example.org/c"])
     assert text.count("- name:") == 2
     assert "start_urls: ['https://example.com/']" in text and "start_urls: ['https://news.example.org/']" in text
+
+
+def _row(name: str, seconds: float, articles: int, window: float, rss_mb: float = 100.0, returncode: int = 0):
+    from tests.benchmarks.backfill import Row
+    from tests.benchmarks.rss import RssSampler
+    from tests.benchmarks.throughput_measure import Measured
+
+    sampler = RssSampler(0)
+    sampler.peak = int(rss_mb * 1e6)
+    return Row(name, Measured(returncode, "", "", seconds, sampler, 0.0, 0.0, 0.0, 0.0), articles, window, 1000)
+
+
+def test_the_verdict_takes_the_median_of_the_rounds_ratios_and_the_largest_rss() -> None:
+    from tests.benchmarks.backfill import verdict
+
+    rounds = []
+    for ours_s, fundus_s, window, rss in ((10.0, 9.0, 2.0, 380), (8.0, 10.0, 3.0, 390), (9.0, 10.0, 2.5, 410)):
+        rounds.append((_row("scan", 2.0, 0, 2.0), _row("autonews", ours_s, 100, window, rss),
+                       _row("fundus", fundus_s, 100, 5.0)))
+    lines = dict(verdict(rounds))
+    (articles,) = [line for line in lines if line.startswith("articles/s")]
+    assert articles.startswith("articles/s: 1.11x") and lines[articles]  # rounds: 0.90, 1.25, 1.11 -> 1.11
+    (scanning,) = [line for line in lines if line.startswith("scanning")]
+    assert scanning.startswith("scanning: 0.80x") and lines[scanning]  # rounds: 1.00, 0.67, 0.80 -> 0.80
+    (rss,) = [line for line in lines if line.startswith("peak RSS")]
+    assert "410 MB" in rss and not lines[rss]  # the largest round's, over the target
+
+
+def test_a_failed_round_fails_the_verdict() -> None:
+    from tests.benchmarks.backfill import verdict
+
+    rounds = [(None, _row("autonews", 9.0, 100, 2.0), None), (None, _row("autonews", 9.0, 100, 2.0, returncode=1), None)]
+    assert ("autonews exit status 1 (0 expected)", False) in verdict(rounds)

@@ -131,7 +131,7 @@ def prune_unwanted_nodes(tree: HtmlElement, nodelist: list[XPath], with_backup: 
 
     def values(attr: str) -> Sequence[str]:
         if attr not in read:
-            read[attr] = _VALUES[attr](tree)
+            read[attr] = frozenset(_VALUES[attr](tree))  # class values repeat ("item" hundreds of times)
         return read[attr]
 
     return LIBRARY_PRUNE(tree, [expression for expression in nodelist if may_match(expression, values)], with_backup)
