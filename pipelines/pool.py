@@ -132,10 +132,14 @@ class CpuPool:
         return self.executor
 
     def warm(self) -> None:
-        """Start the workers now (a no-op call) rather than at the first page: a run that will certainly
-        extract (a backfill) overlaps their start-up (imports, preloads) with its reading."""
+        """Start every worker now (a no-op call each) rather than at the first pages: a run that will certainly
+        extract (a backfill) overlaps their start-up (imports, preloads) with its own."""
         if self.workers > 0:
-            self._executor().submit(os.getpid)  # a spawn executor starts every worker at its first call
+            executor = self._executor()
+            # a spawn executor starts a worker per call while none is idle (one call started only one, and
+            # the other imported during the first pages)
+            for _ in range(self.workers):
+                executor.submit(os.getpid)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` in a worker process (inline when the pool has no workers, without a time limit).
@@ -224,23 +228,64 @@ class CpuPool:
             self.executor = None
 
 
+def pool_parameters(get: Callable[[str], Any]) -> tuple[int, float, int]:
+    """Workers, time limit and niceness as settings read by ``get`` ask (``AUTONEWS_POOL_PROCESSES``,
+    ``AUTONEWS_PAGE_TIMEOUT``, ``AUTONEWS_POOL_NICE``; None or "": the default)."""
+    workers, timeout, nice = (get(name) for name in ("AUTONEWS_POOL_PROCESSES", "AUTONEWS_PAGE_TIMEOUT",
+                                                     "AUTONEWS_POOL_NICE"))
+    return ((os.cpu_count() or 1) if workers in (None, "") else int(workers),
+            PAGE_TIMEOUT if timeout in (None, "") else float(timeout),
+            WORKER_NICE if nice in (None, "") else int(nice))
+
+
+_prestarted: CpuPool | None = None
+"""A pool started before its crawler existed (:func:`prestart`), waiting for :func:`cpu_pool` to adopt it."""
+
+
+def prestart(get: Callable[[str], Any]) -> None:
+    """Start a pool's workers now, before Scrapy is even imported: a run that will certainly extract (a
+    backfill) lets them import and load the language profiles (~0.9 s of CPU each) on the cores its
+    single-threaded start leaves idle. ``get`` reads the settings known so far (the command line's); the
+    crawler's :func:`cpu_pool` adopts the pool only when its own settings ask for the very same one (else it is
+    shut down and the crawler's is made); :func:`discard_prestarted` stops one never adopted."""
+    global _prestarted
+    discard_prestarted()
+    workers, timeout, nice = pool_parameters(get)
+    pool = CpuPool(workers, timeout, PRELOAD, nice=nice)
+    pool.warm()
+    _prestarted = pool
+
+
+def discard_prestarted() -> None:
+    """Shut down a prestarted pool no crawler adopted (a run that ended before its spider started)."""
+    global _prestarted
+    pool, _prestarted = _prestarted, None
+    if pool is not None:
+        pool.shutdown()
+
+
 def cpu_pool(crawler: Crawler) -> CpuPool:
-    """Return the crawler's pool, created on first use from ``AUTONEWS_POOL_PROCESSES``.
+    """Return the crawler's pool, created on first use from ``AUTONEWS_POOL_PROCESSES`` (or the prestarted one).
 
     ``AUTONEWS_POOL_PROCESSES`` = 0 runs everything inline (handy for tests and
     debugging); unset means one worker per core. ``AUTONEWS_PAGE_TIMEOUT``: seconds one call may run;
     ``AUTONEWS_POOL_NICE``: niceness the workers add.
     """
+    global _prestarted
     # imported here, not at the top: every pool worker imports this module (for _init_worker) and needs no
     # Scrapy (44 MB each)
     from scrapy import signals
 
     pool = getattr(crawler, _ATTR, None)
     if pool is None:
-        setting = crawler.settings.get("AUTONEWS_POOL_PROCESSES")
-        workers = (os.cpu_count() or 1) if setting in (None, "") else int(setting)
-        pool = CpuPool(workers, crawler.settings.getfloat("AUTONEWS_PAGE_TIMEOUT", PAGE_TIMEOUT), PRELOAD,
-                       nice=crawler.settings.getint("AUTONEWS_POOL_NICE", WORKER_NICE))
+        workers, timeout, nice = pool_parameters(crawler.settings.get)
+        early, _prestarted = _prestarted, None
+        if early is not None and (early.workers, early.timeout, early.nice) == (workers, timeout, nice):
+            pool = early
+        else:
+            if early is not None:
+                early.shutdown()
+            pool = CpuPool(workers, timeout, PRELOAD, nice=nice)
         setattr(crawler, _ATTR, pool)
         crawler.signals.connect(pool.shutdown, signal=signals.engine_stopped, weak=False)
     return pool

@@ -106,9 +106,9 @@ def test_contains_is_a_substring_test() -> None:
 
 
 def test_trafilatura_core_prunes_through_the_guard() -> None:
-    import pipelines.extract.text  # noqa: F401 - installs the hooks, as extraction does
+    from pipelines.extract import text  # installs the hooks (through pipelines.extract.fallback), as extraction does
 
-    assert trafilatura.core.prune_unwanted_nodes is prune.prune_unwanted_nodes
+    assert text.run_trafilatura and trafilatura.core.prune_unwanted_nodes is prune.prune_unwanted_nodes
 
 
 def test_the_replaced_library_function_is_unchanged() -> None:

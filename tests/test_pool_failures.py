@@ -242,3 +242,67 @@ def test_workers_run_nicer_than_the_crawl_process_as_set() -> None:
             assert asyncio.run(pool.run(os.nice, 0)) == min(19, own + added), settings
         finally:
             pool.shutdown()
+
+
+def _wait_for_workers(pool, count: int, seconds: float = 30.0) -> int:
+    """How many worker processes the pool's executor has, once it has ``count`` (or the time ran out)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        running = len(getattr(pool.executor, "_processes", None) or {})
+        if running >= count or time.monotonic() > deadline:
+            return running
+        time.sleep(0.05)
+
+
+def test_warm_starts_every_worker_not_only_the_first() -> None:
+    from pipelines.pool import CpuPool
+
+    pool = CpuPool(2)
+    try:
+        pool.warm()
+        assert _wait_for_workers(pool, 2) == 2  # a spawn executor starts one worker per call while none is idle
+    finally:
+        pool.shutdown()
+
+
+def test_a_prestarted_pool_is_adopted_by_a_crawler_asking_for_the_same_one() -> None:
+    from scrapy.utils.test import get_crawler
+
+    import pipelines.pool as pool_module
+
+    pool_module.prestart({"AUTONEWS_POOL_PROCESSES": "2", "AUTONEWS_POOL_NICE": "3"}.get)
+    early = pool_module._prestarted
+    assert early is not None and _wait_for_workers(early, 2) == 2  # started before any crawler exists
+    crawler = get_crawler(settings_dict={"AUTONEWS_POOL_PROCESSES": 2, "AUTONEWS_POOL_NICE": 3})
+    pool = pool_module.cpu_pool(crawler)
+    try:
+        assert pool is early and pool_module._prestarted is None
+        assert asyncio.run(pool.run(os.getpid)) in {p.pid for p in early.executor._processes.values()}
+    finally:
+        pool.shutdown()
+
+
+def test_a_prestarted_pool_of_other_settings_is_shut_down_not_adopted() -> None:
+    from scrapy.utils.test import get_crawler
+
+    import pipelines.pool as pool_module
+
+    pool_module.prestart({"AUTONEWS_POOL_PROCESSES": "1"}.get)
+    early = pool_module._prestarted
+    pool = pool_module.cpu_pool(get_crawler(settings_dict={"AUTONEWS_POOL_PROCESSES": 2}))
+    try:
+        assert pool is not early and pool.workers == 2
+        assert early.executor is None and pool_module._prestarted is None  # stopped, not left running
+    finally:
+        pool.shutdown()
+
+
+def test_an_unadopted_prestarted_pool_is_discarded() -> None:
+    import pipelines.pool as pool_module
+
+    pool_module.prestart({"AUTONEWS_POOL_PROCESSES": "1"}.get)
+    early = pool_module._prestarted
+    processes = list(early.executor._processes.values()) if early.executor else []
+    pool_module.discard_prestarted()
+    assert pool_module._prestarted is None and early.executor is None
+    assert all(not process.is_alive() for process in processes)

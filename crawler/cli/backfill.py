@@ -147,7 +147,25 @@ def dry_run(args: argparse.Namespace) -> int:
 
 
 def backfill(args: argparse.Namespace) -> int:
-    """The backfill itself, once the run lock is held (or in worker mode)."""
+    """The backfill itself, once the run lock is held (or in worker mode).
+
+    Its extraction workers start first, with the command line's settings, and import while Scrapy is
+    imported and the crawler built on one core (``pipelines.pool.prestart``); the crawler adopts them when its
+    settings ask for the same pool.
+    """
+    from pipelines.pool import discard_prestarted, prestart
+
+    try:
+        prestart(lambda name: override(args, name))
+    except ValueError:
+        pass  # a malformed pool setting: the crawler's own settings report it
+    try:
+        return _backfill(args)
+    finally:
+        discard_prestarted()  # when no crawler adopted it (an error before the spider started)
+
+
+def _backfill(args: argparse.Namespace) -> int:
     from crawler.backfill.http import ArchiveError
     from crawler.cli.crawl import prepare_crawl
     from crawler.cli.runner import run_spider
