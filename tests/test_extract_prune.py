@@ -95,6 +95,9 @@ def test_may_match_follows_the_expressions_tests(markup: str, expected: bool) ->
     ".//div[re:test(@id, 'x')]",
     ".//*[self::div][re:test(@id, 'x')]/p",
     ".//*[self::div]",
+    ".//*[self::div][re:test(@id, 'x')]]",                  # unbalanced
+    ".//*[self::div][re:test(@id, 'x)]",                    # an unclosed quote
+    ".//*[self::div][re:test(@id, 'x')",
 ])
 def test_other_shapes_are_always_evaluated(path: str) -> None:
     assert prune.attribute_clauses(path) is None

@@ -21,7 +21,7 @@ page of the benchmarks' kinds and that the replaced function is still the librar
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 
 import trafilatura.core
@@ -37,53 +37,47 @@ _OR = re.compile(r"\s+or\s+")
 _VALUES = {"id": XPath(".//@id", smart_strings=False), "class": XPath(".//@class", smart_strings=False)}
 
 
+def _unquoted(text: str, start: int, opening: str, closing: str) -> Iterator[tuple[int, str, int]]:
+    """Each character of ``text`` from ``start`` that is outside quotes, with its index and the nesting depth of
+    ``opening``/``closing`` brackets before it."""
+    depth, quote = 0, ""
+    for index in range(start, len(text)):
+        char = text[index]
+        if quote:
+            quote = "" if char == quote else quote
+            continue
+        if char in "'\"":
+            quote = char
+            continue
+        yield index, char, depth
+        depth += (char == opening) - (char == closing)
+
+
 def _predicates(expression: str) -> list[str] | None:
-    """The top-level ``[...]`` predicates of ``.//*[...][...]...``, quotes respected; None for another shape."""
+    """The top-level ``[...]`` predicates of ``.//*[...][...]...``; None for another shape."""
     text = expression.strip()
     if not text.startswith(".//*["):
         return None
     predicates: list[str] = []
-    depth, quote, start = 0, "", 0
-    for index in range(len(".//*"), len(text)):
-        char = text[index]
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char == "[":
-            depth += 1
-            if depth == 1:
-                start = index + 1
-        elif char == "]":
-            depth -= 1
-            if depth == 0:
-                predicates.append(text[start:index])
-            elif depth < 0:
-                return None
+    start = 0
+    for index, char, depth in _unquoted(text, len(".//*"), "[", "]"):
+        if char == "[" and depth == 0:
+            start = index + 1
+        elif char == "]" and depth == 1:
+            predicates.append(text[start:index])
         elif depth == 0 and not char.isspace():
-            return None  # a step after the predicates (".//*[...]/x"): not this shape
-    return predicates if depth == 0 and not quote else None
+            return None  # a step after the predicates (".//*[...]/x") or an unbalanced "]": not this shape
+    return predicates if text.endswith("]") else None
 
 
 def _disjuncts(predicate: str) -> list[str]:
     """``predicate`` split at its top-level ``or`` (outside quotes and parentheses)."""
     parts: list[str] = []
-    depth, quote, start, index = 0, "", 0, 0
-    while index < len(predicate):
-        char = predicate[index]
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif depth == 0 and (found := _OR.match(predicate, index)) is not None:
+    start = 0
+    for index, _, depth in _unquoted(predicate, 0, "(", ")"):
+        if depth == 0 and index >= start and (found := _OR.match(predicate, index)) is not None:
             parts.append(predicate[start:index])
-            start = index = found.end()
-            continue
-        index += 1
+            start = found.end()
     parts.append(predicate[start:])
     return [part.strip() for part in parts]
 
