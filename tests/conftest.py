@@ -154,3 +154,31 @@ def seven_runs(tmp_path_factory: pytest.TempPathFactory) -> list[subprocess.Comp
 def seven_runs_output(seven_runs: list[subprocess.CompletedProcess[str]], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The output directory of :func:`seven_runs`."""
     return tmp_path_factory.getbasetemp() / "evolving" / "output"
+
+
+WorkerSpawner = Any
+"""``spawn_worker(args, cwd)``: an ``autonews`` subprocess in its own process group (see the fixture)."""
+
+
+@pytest.fixture
+def spawn_worker() -> Iterator[WorkerSpawner]:
+    """Start ``autonews <args>`` workers for a test, each in its own process group (a kill of the group takes
+    its extraction pool down with it, as a machine crash would), stdout and stderr piped; any still running
+    when the test ends (a failed test) is killed with its group."""
+    import signal
+
+    spawned: list[subprocess.Popen[str]] = []
+
+    def spawn(args: list[str], cwd: Path) -> subprocess.Popen[str]:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.pop("SCRAPY_SETTINGS_MODULE", None)
+        proc = subprocess.Popen([*autonews_cmd(), *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+        spawned.append(proc)
+        return proc
+
+    yield spawn
+    for proc in spawned:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.conftest import autonews_cmd, check_manifest_matches_files, sealed_records
+from tests.conftest import WorkerSpawner, check_manifest_matches_files, sealed_records
 from tests.servers.redis_server import RedisServer
 from tests.test_backfill import FAST, check_exactly_once, serve_months
 from tests.warc_fixtures import ArchiveServer, write_registry
@@ -21,7 +21,6 @@ from tests.warc_fixtures import ArchiveServer, write_registry
 # a worker timeout longer than w2 needs for the other files: w2 must wait for w1 to count as dead
 WORKER = ("-s", "AUTONEWS_REDIS_IDLE_SECONDS=1", "-s", "AUTONEWS_REDIS_WORKER_TIMEOUT=8",
           "-s", "AUTONEWS_BACKFILL_CONCURRENT_FILES=1", "-s", "AUTONEWS_COMMIT_EVERY=1")
-_SPAWNED: list[subprocess.Popen[str]] = []
 
 
 @pytest.fixture
@@ -31,27 +30,12 @@ def redis_url() -> Iterator[str]:
         yield server.url
 
 
-@pytest.fixture(autouse=True)
-def _no_stray_workers() -> Iterator[None]:
-    yield
-    while _SPAWNED:
-        proc = _SPAWNED.pop()
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
-def _worker(redis_url: str, server: ArchiveServer, registry: Path, output: Path, worker: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("SCRAPY_SETTINGS_MODULE", None)
-    proc = subprocess.Popen(
-        [*autonews_cmd(), "backfill", "--redis", redis_url, "--cc-news", "--from", "2024-01-01", "--to", "2024-03-20",
-         "--sources", str(registry), "--output", str(output), "-s", f"AUTONEWS_CC_NEWS_URL={server.base_url}",
-         "-s", "AUTONEWS_PRIVATE_HOSTS=127.0.0.1", "-s", f"AUTONEWS_WORKER_ID={worker}",
-         "--log-file", str(output / f"{worker}.log"), *FAST, *WORKER],
-        cwd=output, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    _SPAWNED.append(proc)
-    return proc
+def _worker(spawn: WorkerSpawner, redis_url: str, server: ArchiveServer, registry: Path, output: Path,
+            worker: str) -> subprocess.Popen[str]:
+    return spawn(["backfill", "--redis", redis_url, "--cc-news", "--from", "2024-01-01", "--to", "2024-03-20",
+                  "--sources", str(registry), "--output", str(output), "-s", f"AUTONEWS_CC_NEWS_URL={server.base_url}",
+                  "-s", "AUTONEWS_PRIVATE_HOSTS=127.0.0.1", "-s", f"AUTONEWS_WORKER_ID={worker}",
+                  "--log-file", str(output / f"{worker}.log"), *FAST, *WORKER], cwd=output)
 
 
 def _lines_of(output: Path, worker: str) -> int:
@@ -64,19 +48,20 @@ def _lines_of(output: Path, worker: str) -> int:
     return total
 
 
-def test_two_workers_split_the_files_one_killed_mid_file_union_exactly_once(redis_url: str, tmp_path: Path) -> None:
+def test_two_workers_split_the_files_one_killed_mid_file_union_exactly_once(redis_url: str, tmp_path: Path,
+                                                                         spawn_worker: WorkerSpawner) -> None:
     files, built, _ = serve_months(tmp_path, others=150)
     registry = write_registry(tmp_path)
     output = tmp_path / "shared"
     output.mkdir()
     with ArchiveServer(files, delay=0.01) as server:
-        w1 = _worker(redis_url, server, registry, output, "w1")
+        w1 = _worker(spawn_worker, redis_url, server, registry, output, "w1")
         deadline = time.monotonic() + 120
         while _lines_of(output, "w1") < 2 and w1.poll() is None:
             assert time.monotonic() < deadline, "w1 wrote nothing"
             time.sleep(0.02)
         assert w1.poll() is None, "w1 finished before it could be killed mid-file"
-        w2 = _worker(redis_url, server, registry, output, "w2")
+        w2 = _worker(spawn_worker, redis_url, server, registry, output, "w2")
         time.sleep(0.5)
         os.killpg(w1.pid, signal.SIGKILL)  # the worker and its pool, as a machine crash would
         w1.wait()
@@ -92,7 +77,7 @@ def test_two_workers_split_the_files_one_killed_mid_file_union_exactly_once(redi
         assert ranges, server.requests
         # a later worker on this machine recovers w1's unsealed file and reads nothing again
         before = len(server.requests)
-        w3 = _worker(redis_url, server, registry, output, "w3")
+        w3 = _worker(spawn_worker, redis_url, server, registry, output, "w3")
         _, err = w3.communicate(timeout=240)
         assert w3.returncode == 0, err
         assert not [r for r in server.requests[before:] if r[1].endswith(".warc.gz")]

@@ -30,7 +30,7 @@ from crawler.distributed.rounds import elect_seeder, round_report
 from pipelines.dedupe.neardup import near_signature, text_fingerprint
 from pipelines.state.redis_keys import RedisKeys
 from pipelines.state.redis_store import RedisStore
-from tests.conftest import ALLOW_LOOPBACK, autonews_cmd, demo_manifest, run_cli, sealed_records
+from tests.conftest import ALLOW_LOOPBACK, WorkerSpawner, demo_manifest, run_cli, sealed_records
 from tests.servers.redis_server import RedisServer
 
 TEXT = " ".join(f"word{i} sentence number {i} about cars and batteries" for i in range(60))
@@ -161,32 +161,13 @@ def big_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoSer
         yield server, registry
 
 
-_SPAWNED: list[subprocess.Popen[str]] = []
-
-
-@pytest.fixture(autouse=True)
-def _no_stray_workers() -> Iterator[None]:
-    """Kill (by process group) any worker a failed test left running."""
-    yield
-    while _SPAWNED:
-        proc = _SPAWNED.pop()
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
-def _worker(redis_url: str, site: tuple[DemoServer, Path], output: Path, worker: str, *extra: str) -> subprocess.Popen[str]:
+def _worker(spawn: WorkerSpawner, redis_url: str, site: tuple[DemoServer, Path], output: Path, worker: str,
+            *extra: str) -> subprocess.Popen[str]:
     server, registry = site
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("SCRAPY_SETTINGS_MODULE", None)
-    proc = subprocess.Popen(
-        [*autonews_cmd(), "crawl", "--redis", redis_url, "--sources", str(registry), "--output", str(output),
-         "-s", f"AUTONEWS_SUBSTITUTIONS={json.dumps({'{{BASE}}': server.base_url})}",
-         "-s", f"AUTONEWS_WORKER_ID={worker}", "--log-file", str(output / f"{worker}.log"), *FAST, *ALLOW_LOOPBACK, *extra],
-        cwd=output, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True)  # its own process group: a kill takes its extraction pool down with it
-    _SPAWNED.append(proc)
-    return proc
+    return spawn(["crawl", "--redis", redis_url, "--sources", str(registry), "--output", str(output),
+                  "-s", f"AUTONEWS_SUBSTITUTIONS={json.dumps({'{{BASE}}': server.base_url})}",
+                  "-s", f"AUTONEWS_WORKER_ID={worker}", "--log-file", str(output / f"{worker}.log"), *FAST,
+                  *ALLOW_LOOPBACK, *extra], cwd=output)
 
 
 def _finish(proc: subprocess.Popen[str]) -> tuple[int, str]:
@@ -229,13 +210,14 @@ def _check_union(output: Path, demo_paths: set[str]) -> list[dict]:
 
 
 def test_three_workers_write_every_article_exactly_once(
-        redis_url: str, big_site: tuple[DemoServer, Path], single_node_demo: set[str], tmp_path: Path) -> None:
+        redis_url: str, big_site: tuple[DemoServer, Path], single_node_demo: set[str], tmp_path: Path,
+        spawn_worker: WorkerSpawner) -> None:
     # Seen on a busy 2-core machine: w3 wrote nothing. A worker that finds the queue empty asks again only on
     # Scrapy's 5 s idle tick, and w1 and w2 crawled the whole site in under 5 s (the demo registry sets a 0 s
     # delay for 127.0.0.1, which beats DOWNLOAD_DELAY), or w3 gave up at FAST's 1 s idle time while the
     # sitemap was being expanded. So: 20 pages/s per worker on the site's host, and 10 s of patience.
     paced = ("-s", 'DOWNLOAD_SLOTS={"127.0.0.1": {"delay": 0.05}}', "-s", "AUTONEWS_REDIS_IDLE_SECONDS=10")
-    procs = [_worker(redis_url, big_site, tmp_path, f"w{i}", *paced) for i in (1, 2, 3)]
+    procs = [_worker(spawn_worker, redis_url, big_site, tmp_path, f"w{i}", *paced) for i in (1, 2, 3)]
     results = [_finish(p) for p in procs]
     for code, err in results:
         assert code == 0, err
@@ -263,7 +245,8 @@ def _lines_of(output: Path, worker: str) -> int:
 
 
 def test_killed_worker_loses_nothing_and_nothing_doubles(
-        redis_url: str, big_site: tuple[DemoServer, Path], single_node_demo: set[str], tmp_path: Path) -> None:
+        redis_url: str, big_site: tuple[DemoServer, Path], single_node_demo: set[str], tmp_path: Path,
+        spawn_worker: WorkerSpawner) -> None:
     shared, elsewhere = tmp_path / "shared", tmp_path / "elsewhere"
     shared.mkdir()
     elsewhere.mkdir()
@@ -274,13 +257,13 @@ def test_killed_worker_loses_nothing_and_nothing_doubles(
     slow_seal = ("-s", "AUTONEWS_SEAL_EVERY_ITEMS=100000", "-s", "AUTONEWS_COMMIT_EVERY=20",
                  "-s", f"AUTONEWS_REDIS_WORKER_TIMEOUT={timeout:g}")
     # w1 starts first: started together, a fast w2 and w3 could drain the queue before w1 has written 50 lines
-    procs = [_worker(redis_url, big_site, shared, "w1", *slow_seal)]
+    procs = [_worker(spawn_worker, redis_url, big_site, shared, "w1", *slow_seal)]
     deadline = time.monotonic() + 120
     while _lines_of(shared, "w1") < 50 and procs[0].poll() is None:
         assert time.monotonic() < deadline, "worker w1 wrote nothing"
         time.sleep(0.02)
     assert procs[0].poll() is None, "w1 finished before it could be killed mid-run"
-    procs += [_worker(redis_url, big_site, shared, f"w{i}", *slow_seal) for i in (2, 3)]
+    procs += [_worker(spawn_worker, redis_url, big_site, shared, f"w{i}", *slow_seal) for i in (2, 3)]
     os.killpg(procs[0].pid, signal.SIGKILL)  # the worker and its pool processes, as a machine crash would
     killed_at = time.monotonic()
     procs[0].wait()
@@ -297,12 +280,12 @@ def test_killed_worker_loses_nothing_and_nothing_doubles(
     # A worker on another machine cannot see w1's file: it re-fetches what w1 had not committed (once w1's
     # heartbeat is older than the timeout).
     time.sleep(max(0.0, killed_at + timeout + 1 - time.monotonic()))
-    code, err = _finish(_worker(redis_url, big_site, elsewhere, "w4", "-s", f"AUTONEWS_REDIS_WORKER_TIMEOUT={timeout:g}"))
+    code, err = _finish(_worker(spawn_worker, redis_url, big_site, elsewhere, "w4", "-s", f"AUTONEWS_REDIS_WORKER_TIMEOUT={timeout:g}"))
     assert code == 0, err
     taken_over = len(sealed_records(elsewhere))
     assert taken_over > 0
     # A worker on w1's machine then recovers w1's file: committed lines kept, taken-over ones dropped.
-    code, err = _finish(_worker(redis_url, big_site, shared, "w5"))
+    code, err = _finish(_worker(spawn_worker, redis_url, big_site, shared, "w5"))
     assert code == 0, err
     log = (shared / "w5.log").read_text(encoding="utf-8")
     assert "of dead worker w1-" in log
