@@ -7,7 +7,8 @@ scroll" blocks and share bars were ~10 % of extraction's CPU on the fundus-publi
 to remove nothing.
 
 Each of those four has the shape ``.//*[<tag test>][C1 or C2 ...][...]`` where every ``C`` is
-``re:test(@id|@class, 'P')`` or ``contains(@id|@class, 'S')``: an element matches only if one of its
+``re:test(@id, 'P')``, ``re:test(@class, 'P')``, ``contains(@id, 'S')`` or ``contains(@class, 'S')``: an
+element matches only if one of its
 own ``id``/``class`` values passes one of the ``C``. So when no ``id`` or ``class`` value anywhere in the
 tree passes any ``C`` (read once, in C, by ``.//@id``/``.//@class``), the expression matches nothing and
 is not evaluated. That is a necessary condition, read off the expression itself by
