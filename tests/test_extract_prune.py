@@ -119,3 +119,56 @@ def test_the_replaced_library_function_is_unchanged() -> None:
     assert hashlib.sha256(source.encode()).hexdigest() == LIBRARY_PRUNE_SHA256, (
         "trafilatura's prune_unwanted_nodes changed: check that it still evaluates each expression on its own, "
         "then update LIBRARY_PRUNE_SHA256\n" + source)
+
+
+# --- OVERALL_DISCARD_XPATH in Python (pipelines/extract/discard.py) --------------------------------------------
+
+_TRICKY = """<html><body>
+<div class="cookie-x" id="main">a</div><div id="main" class="cookie-x">b</div><div id="cookie">c</div>
+<span role="Navigation">d</span><span role="menu">e</span><p data-component="x MostPopularStories y">f</p>
+<section data-lp-replacement-content="">g</section><div class="nav">h</div><div class="navigation">i</div>
+<div class="x ad-slot">j</div><div class="bad-x">k</div><div id="ad-top">l</div><div id="xad-top">m</div>
+<em class="nav">n (not a tag the first expression looks at)</em><list class="share-tools">o</list>
+<item id="footer">p</item><div id="reply-1" class="x">q</div><div id="x" class="reply-2">r</div>
+<div style="color: red" id="hidden-x">s</div><div id="hidden-y" style="color: red">t</div>
+<b style="display:none">u</b><b style="display: none">v</b><i aria-hidden="true">w</i><i aria-hidden="false">x</i>
+<h2 class="comments-title">y</h2><h2 class="comments-title big">z</h2><div class=" hidden">aa</div>
+<div class="hide-me">bb</div><div id="reader-comments">cc</div><p>plain</p><p class="">empty</p>
+</body></html>"""
+
+
+def test_the_discard_expressions_of_this_trafilatura_are_evaluated_in_python() -> None:
+    from pipelines.extract.discard import python_equivalent
+
+    assert all(python_equivalent(expression) is not None for expression in trafilatura.xpaths.OVERALL_DISCARD_XPATH)
+    assert python_equivalent(XPath(trafilatura.xpaths.OVERALL_DISCARD_XPATH[0].path)) is None  # another object
+    assert python_equivalent(trafilatura.xpaths.TEASER_DISCARD_XPATH[0]) is None
+
+
+@pytest.mark.parametrize("page", [None, *PAGES], ids=lambda p: p.name if p else "tricky")
+def test_the_discard_expressions_find_the_same_elements_in_python(page: Path | None) -> None:
+    from pipelines.extract.discard import python_equivalent
+
+    tree = lxml_html.fromstring(_TRICKY) if page is None else _tree(page)
+    cleaned = trafilatura.htmlprocessing.convert_tags(trafilatura.htmlprocessing.tree_cleaning(
+        lxml_html.fromstring(lxml_html.tostring(tree)), trafilatura.settings.Extractor()),
+        trafilatura.settings.Extractor())  # item/list/head tags, as the passes see them
+    for subject in (tree, cleaned):
+        for expression in trafilatura.xpaths.OVERALL_DISCARD_XPATH:
+            found = python_equivalent(expression)(subject)
+            assert found == expression(subject)
+            if page is None and subject is tree:
+                assert found  # the tricky page exercises both
+
+
+def test_tricky_attribute_order_cases_are_xpaths() -> None:
+    from pipelines.extract.discard import python_equivalent
+
+    tree = lxml_html.fromstring(_TRICKY)
+    texts = {(el.text or "").split(" ")[0] for e in trafilatura.xpaths.OVERALL_DISCARD_XPATH
+             for el in python_equivalent(e)(tree)}
+    # @id|@class is the first of the two in attribute order: "a" (class first) and "c" match "cookie", "b" not
+    assert {"a", "c"} <= texts and "b" not in texts
+    assert {"q", "t"} <= texts and not {"r", "s"} & texts  # reply-/hidden on the first of id|class, id|style
+    assert {"d", "f", "g", "j", "l", "o", "p", "u", "v", "w", "y", "z", "aa", "bb", "cc"} <= texts
+    assert not {"e", "k", "m", "n", "x", "plain", "empty"} & texts

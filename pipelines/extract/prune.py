@@ -26,9 +26,13 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 
 import trafilatura.core
+import trafilatura.external
+import trafilatura.main_extractor
 from lxml.etree import XPath
 from lxml.html import HtmlElement
 from trafilatura.htmlprocessing import prune_unwanted_nodes as LIBRARY_PRUNE
+
+from pipelines.extract.discard import python_equivalent
 
 Clause = tuple[str, Callable[[str], bool]]
 """An attribute name and a test of one of its values."""
@@ -121,7 +125,8 @@ def may_match(expression: XPath, values: Callable[[str], Sequence[str]]) -> bool
 
 
 def prune_unwanted_nodes(tree: HtmlElement, nodelist: list[XPath], with_backup: bool = False) -> HtmlElement:
-    """trafilatura's ``prune_unwanted_nodes`` without the expressions that cannot match ``tree``."""
+    """trafilatura's ``prune_unwanted_nodes`` without the expressions that cannot match ``tree``, and with the
+    ``OVERALL_DISCARD_XPATH`` ones evaluated in Python (``pipelines.extract.discard``)."""
     read: dict[str, Sequence[str]] = {}
 
     def values(attr: str) -> Sequence[str]:
@@ -129,9 +134,14 @@ def prune_unwanted_nodes(tree: HtmlElement, nodelist: list[XPath], with_backup: 
             read[attr] = frozenset(_VALUES[attr](tree))  # class values repeat ("item" hundreds of times)
         return read[attr]
 
-    return LIBRARY_PRUNE(tree, [expression for expression in nodelist if may_match(expression, values)], with_backup)
+    # the library only calls each expression on the tree: a Python evaluation of the same elements stands in
+    kept = [python_equivalent(expression) or expression for expression in nodelist if may_match(expression, values)]
+    return LIBRARY_PRUNE(tree, kept, with_backup)  # type: ignore[arg-type]
 
 
 def install() -> None:
-    """Route ``trafilatura.core``'s prunes through :func:`prune_unwanted_nodes` (idempotent)."""
-    trafilatura.core.prune_unwanted_nodes = prune_unwanted_nodes  # type: ignore[attr-defined]
+    """Route trafilatura's prunes (the raw-tree and comment prunes of ``core``, the section prune of
+    ``main_extractor``, the fallback comparison's of ``external``) through :func:`prune_unwanted_nodes`
+    (idempotent)."""
+    for module in (trafilatura.core, trafilatura.main_extractor, trafilatura.external):
+        module.prune_unwanted_nodes = prune_unwanted_nodes  # type: ignore[attr-defined]
