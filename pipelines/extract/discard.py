@@ -62,46 +62,45 @@ def _first(attributes: Mapping[str, str], one: str, other: str) -> str:
     return ""
 
 
+def _selector(candidates: XPath, test: Callable[[Mapping[str, str]], Any]) -> Evaluator:
+    """The evaluation: the ``candidates`` whose attributes pass ``test``, in document order."""
+
+    def evaluate(tree: HtmlElement) -> list[Any]:
+        return [element for element in candidates(tree) if test(element.attrib)]
+
+    return evaluate
+
+
 def _navigation(path: str) -> Evaluator:
     """The first expression: navigation, share and cookie blocks among div/item/list/p/section/span."""
     by_id, by_class, cookie = _regex(path, "@id"), _regex(path, "@class"), _regex(path, "@id|@class")
 
-    def evaluate(tree: HtmlElement) -> list[Any]:
-        found = []
-        for element in _NAVIGATION_CANDIDATES(tree):
-            attributes = element.attrib
-            if ("data-lp-replacement-content" in attributes
-                    or "nav" in attributes.get("role", "").replace("N", "n")
-                    or "MostPopularStories" in attributes.get("data-component", "")
-                    or cookie.search(_first(attributes, "id", "class"))
-                    or by_id.search(attributes.get("id", ""))
-                    or by_class.search(attributes.get("class", ""))):
-                found.append(element)
-        return found
+    def test(attributes: Mapping[str, str]) -> Any:
+        return ("data-lp-replacement-content" in attributes
+                or "nav" in attributes.get("role", "").replace("N", "n")
+                or "MostPopularStories" in attributes.get("data-component", "")
+                or cookie.search(_first(attributes, "id", "class"))
+                or by_id.search(attributes.get("id", ""))
+                or by_class.search(attributes.get("class", "")))
 
-    return evaluate
+    return _selector(_NAVIGATION_CANDIDATES, test)
 
 
 def _hidden(path: str) -> Evaluator:
     """The second expression: hidden blocks, comment titles and reply forms, among all elements."""
     by_id, by_class, hidden = _regex(path, "@id"), _regex(path, "@class"), _regex(path, "@id|@style")
 
-    def evaluate(tree: HtmlElement) -> list[Any]:
-        found = []
-        for element in _HIDDEN_CANDIDATES(tree):
-            attributes = element.attrib
-            css, style = attributes.get("class", ""), attributes.get("style", "")
-            if (css == "comments-title"
-                    or _first(attributes, "id", "class").startswith("reply-")
-                    or hidden.search(_first(attributes, "id", "style"))
-                    or "display:none" in style or "display: none" in style
-                    or by_id.search(attributes.get("id", ""))
-                    or by_class.search(css)
-                    or attributes.get("aria-hidden") == "true"):
-                found.append(element)
-        return found
+    def test(attributes: Mapping[str, str]) -> Any:
+        css, style = attributes.get("class", ""), attributes.get("style", "")
+        return (css == "comments-title"
+                or _first(attributes, "id", "class").startswith("reply-")
+                or hidden.search(_first(attributes, "id", "style"))
+                or "display:none" in style or "display: none" in style
+                or by_id.search(attributes.get("id", ""))
+                or by_class.search(css)
+                or attributes.get("aria-hidden") == "true")
 
-    return evaluate
+    return _selector(_HIDDEN_CANDIDATES, test)
 
 
 def _evaluators() -> dict[int, Evaluator]:
