@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
 import signal
 import subprocess
 import time
@@ -16,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from crawler.spiders.closing import CLOSING_MESSAGE
 from tests.conftest import autonews_cmd, check_manifest_matches_files, run_cli, sealed_records
 from tests.warc_fixtures import ArchiveServer, BuiltWarc, build_warc, cc_news_name, write_registry
 
@@ -226,8 +226,7 @@ def test_a_backfill_closes_when_its_last_article_is_through(tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr
     assert len(sealed_records(output)) == len(built.expected)
     text = log.read_text(encoding="utf-8")
-    elapsed = float(re.search(r"'elapsed_time_seconds': ([0-9.]+)", text).group(1))
-    assert elapsed < 4.8, f"the spider waited for the idle check: {elapsed:.1f} s"
+    assert CLOSING_MESSAGE in text, "the spider waited for Scrapy's idle check"  # no wall-time bound: see test_first_hour
     assert "'finish_reason': 'finished'" in text
     # nothing is downloaded through Scrapy: no downloader middleware or HTTP handler is loaded at the start
     assert "Enabled downloader middlewares:\n[]" in text, text[:3000]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.spiders.closing import CLOSING_MESSAGE
 from crawler.demo.server import DemoServer
 from tests.conftest import (DEMO, FAST, autonews_cmd, crawl_args, free_demo_port, run_cli, run_reports,
                             sealed_records)
@@ -148,8 +149,9 @@ def test_scrape_of_a_local_file_is_quiet_and_says_what_it_did(tmp_path: Path) ->
     assert alone.stderr == "autonews: 0 of 1 page(s) gave an article; not articles: 1 (about.html)\n"
     text = log.read_text(encoding="utf-8")
     assert "PageItem(" not in text and re.search(r"Dropped: not an article: file://\S+about.html\n", text)
-    elapsed = float(re.search(r"'elapsed_time_seconds': ([0-9.]+)", text).group(1))
-    assert elapsed < 4.8, f"the spider waited for the idle check: {elapsed:.1f} s"
+    # closed by the spider itself once the page was through (a wall-time bound failed under other load: the
+    # pool worker, niced, took over 5 s to start while two other processes held both cores)
+    assert CLOSING_MESSAGE in text, "the spider waited for Scrapy's idle check"
 
 
 def test_sigterm_stops_cleanly_judges_no_source_and_exits_143(generated_site: tuple[Path, DemoServer],

@@ -7,6 +7,7 @@ engine whether anything is left whenever an item or a request finishes.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from scrapy import signals
@@ -18,6 +19,9 @@ from twisted.python.failure import Failure
 #: apart, whether the spider is idle (Scrapy's own check runs every 5 s).
 IDLE_POLL = 0.02
 IDLE_POLLS = 10
+CLOSING_MESSAGE = "Nothing left to fetch or process: closing the spider now, not at the idle check"
+"""Logged (INFO) when this mixin closes the spider: a test or a reader of the log can tell it from Scrapy's check."""
+logger = logging.getLogger(__name__)
 _FINISHING_SIGNALS = (signals.item_scraped, signals.item_dropped, signals.item_error, signals.spider_error,
                       signals.request_left_downloader)
 
@@ -56,6 +60,7 @@ class ClosesWhenDone:
             # once: polls started by other signals would ask again while the close is under way, and a
             # second close_spider raises "Spider not opened" (an unhandled error in a Deferred, logged CRITICAL)
             self._close_asked = True
+            logger.info(CLOSING_MESSAGE)
             closing = deferred_from_coro(engine.close_spider_async(reason="finished"))
             closing.addErrback(_closed_already)
         elif polls > 0:
