@@ -252,3 +252,29 @@ def test_elements_are_plain_html_elements_looked_up_in_c() -> None:
     tree = parse_html("<html><body><form><label>q</label><input name=q><select></select></form>"
                       "<p>text</p></body></html>")
     assert {type(el) for el in tree.iter()} == {HtmlElement}
+
+
+def test_broken_jsonld_without_closing_braces_is_read_in_linear_time() -> None:
+    # every "author" key's attempt ran to the end of a brace-free run: 120 KB took 23 s
+    from pipelines.extract.pagemeta import PageMetadata
+
+    def page(n: int):
+        blob = '{"@type":"NewsArticle",' + '"author":"x y",' * n + '"author": {"name": "Jane Doe"'
+        return parse_html(f'<html><head><script type="application/ld+json">{blob}</script></head><body><p>x</p>'
+                          '</body></html>')
+
+    assert PageMetadata(page(50), "https://example.com/a").author == "Jane Doe"
+    ok, ratio = grows_linearly(page, lambda tree: PageMetadata(tree, "https://example.com/a").author, 300)
+    assert ok, f"8x the keys took {ratio:.0f}x the time"
+
+
+def test_the_author_search_gives_up_on_a_long_run_without_braces() -> None:
+    """Failed attempts are charged the text they could scan (no closing brace: the whole bound); past
+    four times the text's length the search stops, so a hostile block costs linear time with a small factor."""
+    from trafilatura.json_metadata import JSON_AUTHOR_1
+
+    from pipelines.extract.jsonauthors import linear_json_author
+
+    real = '"author": {"@type": "Person", "name": "Jane Doe"}'
+    assert linear_json_author('"author":"x y", ' * 20 + real, JSON_AUTHOR_1) == "Jane Doe"  # braces end attempts
+    assert linear_json_author('"author":"x y",' * 20_000 + real, JSON_AUTHOR_1) is None  # budget spent first
