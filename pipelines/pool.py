@@ -262,10 +262,16 @@ def discard_prestarted() -> None:
     global _prestarted
     pool, _prestarted = _prestarted, None
     if pool is not None and pool.executor is not None:
-        workers = list(getattr(pool.executor, "_processes", {}).values())
+        executor = pool.executor
+        workers = list(getattr(executor, "_processes", {}).values())
+        manager = getattr(executor, "_executor_manager_thread", None)
         pool._kill(pool._generation)  # the same stop as a time limit's: nothing of theirs is lost
+        # reaped here once the executor's manager thread is gone (reaping while it still ran raced it: a
+        # worker it had reaped looked alive to this thread): none outlives the command
+        if manager is not None:
+            manager.join(5)
         for worker in workers:
-            worker.join(5)  # reaped at once after a SIGKILL: none outlives the command
+            worker.join(5)
 
 
 def cpu_pool(crawler: Crawler) -> CpuPool:
