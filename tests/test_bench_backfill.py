@@ -127,3 +127,12 @@ def test_a_failed_round_fails_the_verdict() -> None:
 
     rounds = [(None, _row("autonews", 9.0, 100, 2.0), None), (None, _row("autonews", 9.0, 100, 2.0, returncode=1), None)]
     assert ("autonews exit status 1 (0 expected)", False) in verdict(rounds)
+
+
+def test_the_scan_limit_is_the_faster_bare_loop_that_read_everything() -> None:
+    from tests.benchmarks.backfill import scan_limit
+
+    fastwarc, isal = _row("scan limit (FastWARC loop)", 2.0, 0, 2.0), _row("scan limit (ISA-L)", 2.0, 0, 1.6)
+    assert scan_limit([fastwarc, isal]) is isal  # 1.6 s window: more records/s, the stricter target
+    assert scan_limit([_row("fast", 2.0, 0, 1.6), _row("failed", 2.0, 0, 1.0, returncode=1)]).window == 1.6
+    assert scan_limit([]) is None

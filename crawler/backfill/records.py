@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from typing import BinaryIO
 
 from crawler.backfill.http import ArchiveError
+from crawler.backfill.inflate import MemberInflater
 from crawler.backfill.select import SourceMatcher
 from crawler.middlewares.failures import BlockedAddressError
 from crawler.sources.registry import Source
@@ -180,12 +181,16 @@ class RecordReader:
         position = offset
         while not self.stop.is_set():
             last_good: int | None = None
-            stream = self.opener(position)
+            raw = self.opener(position)
+            # a gzipped file is inflated outside the GIL (crawler.backfill.inflate); its records' offsets are
+            # mapped back to their members'. An uncompressed file: stream_pos is absolute (fastwarc counts from
+            # the stream's tell(), which is the opened offset).
+            inflater = MemberInflater(raw, position) if self.gzipped else None
+            stream = inflater if inflater is not None else raw
             try:
-                # stream_pos is absolute: fastwarc counts from the stream's tell(), which is the opened offset
                 for record in ArchiveIterator(stream, record_types=WarcRecordType.response | WarcRecordType.resource,
                                               parse_http=False, fsspec_args=False):
-                    start = record.stream_pos
+                    start = record.stream_pos if inflater is None else inflater.offset_of(record.stream_pos)
                     scan.frontier = start
                     found = self._candidate(record, start)
                     last_good = start
