@@ -141,3 +141,32 @@ def test_offsets_asked_after_reading_ahead_are_still_each_records_member() -> No
     positions = [record.stream_pos for record in ArchiveIterator(inflater, parse_http=False)]
     # every member is read by now: each position must still map to its own member, not the latest one
     assert [inflater.offset_of(p) for p in positions] == [r[0] for r in _parsed(io.BytesIO(data))]
+
+
+def test_runs_of_empty_members_cost_one_entry_and_map_to_the_record_after_them() -> None:
+    record = b"WARC/1.1\r\nWARC-Type: resource\r\nContent-Length: 2\r\n\r\nhi\r\n\r\n"
+    empty = gzip.compress(b"")
+    data = empty * 50_000 + gzip.compress(record)
+    inflater = MemberInflater(io.BytesIO(data), 0)
+    assert _parsed(inflater, inflater.offset_of) == [(len(empty) * 50_000, "resource", "", b"hi")]
+    inflater = MemberInflater(io.BytesIO(data), 0)
+    while inflater.read(1 << 16):
+        pass
+    assert len(inflater._members) == 1  # not 50,001: the table does not grow with members that gave nothing
+
+
+def test_a_record_spread_over_too_many_members_is_corrupt_not_a_growing_table() -> None:
+    from crawler.backfill import inflate
+
+    block = b"x" * (inflate.MAX_MEMBERS_AHEAD + 10)
+    head = b"WARC/1.1\r\nWARC-Type: resource\r\nContent-Length: %d\r\n\r\n" % len(block)
+    data = gzip.compress(head) + b"".join(gzip.compress(block[i:i + 1]) for i in range(len(block)))
+    inflater = MemberInflater(io.BytesIO(data), 0)
+    with pytest.raises(CorruptMember, match="members in one record"):
+        while inflater.read(1 << 16):
+            pass
+    assert len(inflater._members) == inflate.MAX_MEMBERS_AHEAD
+    small = gzip.compress(head[:-len(str(len(block))) - 4] + b"1000\r\n\r\n") + b"".join(
+        gzip.compress(b"y") for _ in range(1000)) + gzip.compress(b"\r\n\r\n")
+    spread = MemberInflater(io.BytesIO(small), 0)  # a record over a thousand members still reads
+    assert _parsed(spread, spread.offset_of) == [(0, "resource", "", b"y" * 1000)]

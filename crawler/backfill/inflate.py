@@ -16,7 +16,9 @@ what ``warc.offset`` reports and where a resumed read (a Range request) starts.
 A member that does not inflate, or input that ends inside a member, raises :class:`CorruptMember`
 when fastwarc asks for bytes past the last good member (the records before it are all delivered);
 the reader counts it and resynchronises as before. Output is produced at most ``MAX_READ`` bytes a
-call (``max_length``), so a decompression bomb costs time, never memory.
+call (``max_length``), so a decompression bomb costs time, never memory; the table of member starts
+holds only the members read ahead of the last record (a run of empty members takes one entry, and a
+record spread over more than ``MAX_MEMBERS_AHEAD`` members is corrupt).
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ RAW_CHUNK = 1 << 18
 """Compressed bytes read from the file at a time."""
 MAX_READ = 1 << 20
 """Inflated bytes returned by one :meth:`MemberInflater.read` at most (whatever size is asked)."""
+MAX_MEMBERS_AHEAD = 1 << 16
+"""Members read past the last record's start at most: a writer puts one record (or many) in a member, never one
+record in thousands; a file that does (crafted: one byte a member) is corrupt, not a reason to grow a table."""
 _GZIP_WBITS = 31  # zlib's "gzip wrapper" window bits: header and CRC32/ISIZE trailer checked
 
 
@@ -84,7 +89,7 @@ class MemberInflater:
                     if not self._input:
                         return b""  # the file ends between two members: a clean end
                 self._member = member = isal_zlib.decompressobj(_GZIP_WBITS)
-                self._members.append((self._position, self._next_raw - len(self._input)))
+                self._enter((self._position, self._next_raw - len(self._input)))
             elif not self._input:
                 self._input = self._fill()
                 if not self._input:
@@ -98,6 +103,18 @@ class MemberInflater:
             if out:
                 self._position += len(out)
                 return out
+
+    def _enter(self, member: tuple[int, int]) -> None:
+        """Note a member's start; one that begins where the last began replaces it (the last gave no byte:
+        a run of empty members costs one entry, and a position maps to the latest member starting there)."""
+        members = self._members
+        if members and members[-1][0] == member[0]:
+            members[-1] = member
+            return
+        if len(members) >= MAX_MEMBERS_AHEAD:
+            raise CorruptMember(f"more than {MAX_MEMBERS_AHEAD} gzip members in one record (from offset "
+                                f"{members[0][1]})")
+        members.append(member)
 
     def tell(self) -> int:
         """Inflated bytes returned so far (fastwarc counts ``stream_pos`` from here)."""
