@@ -5,7 +5,9 @@ bodies skipped) it scans ~68,000 records/s of CPU against warcio's ~11,000, and 
 types in Rust. Only ``response`` and ``resource`` records reach Python; for each, the
 ``WARC-Target-URI``'s host is looked up (``crawler.backfill.select``) before anything else, then
 the HTTP status line and headers are read (a few hundred bytes), and only a registry page served
-as HTML with status 200 has its payload read, capped like ``DOWNLOAD_MAXSIZE``.
+as HTML with status 200 has its payload read, capped like ``DOWNLOAD_MAXSIZE``. A gzipped file
+(``.gz``) is inflated by ISA-L outside the GIL and fastwarc parses the inflated stream
+(``crawler.backfill.inflate``: two files are then read on two cores at once).
 
 A corrupt or truncated gzip member (or a record whose block is shorter than its
 ``Content-Length``) is counted and skipped: the reader looks for the next gzip member (or
