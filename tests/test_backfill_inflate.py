@@ -170,3 +170,12 @@ def test_a_record_spread_over_too_many_members_is_corrupt_not_a_growing_table() 
         gzip.compress(b"y") for _ in range(1000)) + gzip.compress(b"\r\n\r\n")
     spread = MemberInflater(io.BytesIO(small), 0)  # a record over a thousand members still reads
     assert _parsed(spread, spread.offset_of) == [(0, "resource", "", b"y" * 1000)]
+
+
+def test_an_uncompressed_file_named_gz_reads_whole_in_reads_no_longer_than_asked() -> None:
+    plain = gzip.decompress(build_warc(7, 1, articles=6, others=40, truncate=False).data)
+    assert len(plain) > 2 * (1 << 16)  # longer than one of fastwarc's reads
+    inflater = MemberInflater(io.BytesIO(plain), 0)
+    assert _parsed(inflater, inflater.offset_of) == _parsed(io.BytesIO(plain))
+    again = MemberInflater(io.BytesIO(plain), 0)
+    assert [len(again.read(1000)) for _ in range(3)] == [1000, 1000, 1000]

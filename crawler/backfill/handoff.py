@@ -1,7 +1,7 @@
 """Reader threads to the reactor: a bounded first-in first-out handoff the threads never wait on while it has room.
 
-A WARC reader thread holds the GIL while fastwarc inflates (two readers in one process do not run in
-parallel), so every moment it spends waiting is scanning lost. Handing each kept record over with
+Every moment a WARC reader thread spends waiting is scanning lost (when this was written, fastwarc inflated
+holding the GIL and two readers took turns on one core; they now inflate outside it, crawler.backfill.inflate). Handing each kept record over with
 ``asyncio.run_coroutine_threadsafe(queue.put(...)).result()`` made the thread wait for the event loop to
 wake up and run the put: up to several milliseconds per record whenever the reactor was busy with the
 pipelines, ~1 s over a 200 MB month (0.65x the bare scan's records/s). Here a thread puts into a

@@ -78,8 +78,10 @@ class MemberInflater:
         if self._passthrough is None:
             self._input = self._fill()
             self._passthrough = bool(self._input) and not self._input.startswith(GZIP_MAGIC[:len(self._input)])
-        if self._passthrough:
-            data, self._input = (self._input, b"") if self._input else (self._fill(), b"")
+        if self._passthrough:  # never more than asked: fastwarc's reader panics on a longer read
+            if not self._input:
+                self._input = self._fill()
+            data, self._input = self._input[:want], self._input[want:]
             self._position += len(data)
             return data
         while True:
