@@ -10,6 +10,7 @@ inflates (``crawler.backfill.inflate``) and FastWARC parses the inflated records
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import json
 import sys
@@ -64,13 +65,13 @@ def scan(url: str, reader: str = "fastwarc") -> int:
 
 def main(argv: list[str]) -> int:
     """Scan every file in turn; print {"records", "seconds"}."""
-    reader = "fastwarc"
-    if argv[:1] == ["--reader"]:
-        reader, argv = argv[1], argv[2:]
-    if reader not in READERS:
-        raise SystemExit(f"--reader: one of {', '.join(READERS)}")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reader", choices=READERS, default="fastwarc",
+                        help="fastwarc: FastWARC inflates and parses; isal: ISA-L inflates, FastWARC parses")
+    parser.add_argument("urls", nargs="+", metavar="URL", help="http URLs of the WARC files")
+    args = parser.parse_args(argv)
     began = time.monotonic()
-    records = sum(scan(url, reader) for url in argv)
+    records = sum(scan(url, args.reader) for url in args.urls)
     print(json.dumps({"records": records, "seconds": time.monotonic() - began}))
     return 0
 
